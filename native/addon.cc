@@ -1,0 +1,12 @@
+// wgts native addon: TUN devices and batched UDP for kernel TUN mode.
+#include "tun.h"
+#include "udp.h"
+
+Napi::Object InitAddon(Napi::Env env, Napi::Object exports) {
+  exports.Set("Tun", wgts::Tun::Init(env));
+  exports.Set("Udp", wgts::Udp::Init(env));
+  exports.Set("version", Napi::Number::New(env, 1));
+  return exports;
+}
+
+NODE_API_MODULE(wgts_native, InitAddon)

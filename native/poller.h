@@ -1,0 +1,85 @@
+// A non-blocking fd watched by libuv on the Node event loop. The owner gets
+// OnReadable() on the loop thread; JS callbacks run through MakeCallback so
+// microtasks drain after each batch, like any other Node I/O callback.
+#pragma once
+
+#include "common.h"
+#include <unistd.h>
+
+namespace wgts {
+
+class FdPoller {
+ public:
+  using Handler = void (*)(void* owner, int status, int events);
+
+  FdPoller() = default;
+  FdPoller(const FdPoller&) = delete;
+  FdPoller& operator=(const FdPoller&) = delete;
+  ~FdPoller() { Close(); }
+
+  // Takes ownership of fd; closes it on Close().
+  void Adopt(int fd) { fd_ = fd; }
+  int fd() const { return fd_; }
+  bool open() const { return fd_ >= 0; }
+  bool polling() const { return poll_ != nullptr; }
+
+  int Start(uv_loop_t* loop, void* owner, Handler handler) {
+    if (fd_ < 0) return UV_EBADF;
+    if (poll_) return 0;
+    owner_ = owner;
+    handler_ = handler;
+    poll_ = new uv_poll_t;
+    int r = uv_poll_init(loop, poll_, fd_);
+    if (r != 0) {
+      delete poll_;
+      poll_ = nullptr;
+      return r;
+    }
+    poll_->data = this;
+    r = uv_poll_start(poll_, UV_READABLE, &FdPoller::OnPoll);
+    if (r != 0) StopPoll();
+    return r;
+  }
+
+  void StopPoll() {
+    if (!poll_) return;
+    uv_poll_stop(poll_);  // also removes the fd from epoll, so closing it next is safe
+    poll_->data = nullptr;
+    uv_close(reinterpret_cast<uv_handle_t*>(poll_), [](uv_handle_t* h) { delete reinterpret_cast<uv_poll_t*>(h); });
+    poll_ = nullptr;
+  }
+
+  void Close() {
+    StopPoll();
+    if (fd_ >= 0) {
+      ::close(fd_);
+      fd_ = -1;
+    }
+  }
+
+ private:
+  static void OnPoll(uv_poll_t* h, int status, int events) {
+    FdPoller* self = static_cast<FdPoller*>(h->data);
+    if (!self || !self->handler_) return;
+    self->handler_(self->owner_, status, events);
+  }
+
+  int fd_ = -1;
+  uv_poll_t* poll_ = nullptr;
+  void* owner_ = nullptr;
+  Handler handler_ = nullptr;
+};
+
+// Calls a JS function from a libuv callback; a throw becomes an uncaught
+// exception in Node (process 'uncaughtException'), never a C++ crash.
+inline void CallJs(Napi::Env env, Napi::FunctionReference& fn, Napi::AsyncContext* ctx, std::initializer_list<napi_value> args) {
+  if (fn.IsEmpty()) return;
+  Napi::HandleScope scope(env);
+  try {
+    fn.MakeCallback(env.Global(), args, *ctx);
+  } catch (const Napi::Error& e) {
+    napi_fatal_exception(env, e.Value());
+  }
+}
+
+}  // namespace wgts

@@ -1,0 +1,42 @@
+#pragma once
+
+#include <memory>
+#include "poller.h"
+
+namespace wgts {
+
+class Tun : public Napi::ObjectWrap<Tun> {
+ public:
+  static Napi::Function Init(Napi::Env env);
+  explicit Tun(const Napi::CallbackInfo& info);
+  ~Tun() override;
+
+ private:
+  static void OnPoll(void* owner, int status, int events);
+  void ReadBatch();
+  void Fail(int err, const char* message);
+  void CheckOpen(Napi::Env env);
+
+  Napi::Value Start(const Napi::CallbackInfo& info);
+  Napi::Value Write(const Napi::CallbackInfo& info);
+  Napi::Value GetMtu(const Napi::CallbackInfo& info);
+  Napi::Value SetMtu(const Napi::CallbackInfo& info);
+  Napi::Value Close(const Napi::CallbackInfo& info);
+  Napi::Value GetName(const Napi::CallbackInfo& info);
+  Napi::Value GetFd(const Napi::CallbackInfo& info);
+
+  FdPoller fd_;
+  std::string name_;
+  uint8_t* readBuf_ = nullptr;
+  size_t readCap_ = 0;
+  int32_t* meta_ = nullptr;
+  size_t maxBatch_ = 0;
+  Napi::ObjectReference bufRef_;
+  Napi::ObjectReference metaRef_;
+  Napi::FunctionReference onRead_;
+  Napi::FunctionReference onError_;
+  std::unique_ptr<Napi::AsyncContext> ctx_;
+  napi_env env_ = nullptr;
+};
+
+}  // namespace wgts

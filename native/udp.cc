@@ -1,0 +1,296 @@
+#include <sys/socket.h>
+#include <arpa/inet.h>
+#include <fcntl.h>
+
+#include "udp.h"
+
+namespace wgts {
+
+namespace {
+
+Napi::Int32Array Int32Arg(const Napi::Value& v, const char* name) {
+  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_int32_array)
+    throw Napi::TypeError::New(v.Env(), std::string(name) + " must be an Int32Array");
+  return v.As<Napi::Int32Array>();
+}
+
+void RaiseBuffer(int fd, int opt, int forceOpt, int size) {
+  // As root the FORCE variant ignores net.core.[rw]mem_max; otherwise take what we get.
+  if (::setsockopt(fd, SOL_SOCKET, forceOpt, &size, sizeof size) < 0)
+    ::setsockopt(fd, SOL_SOCKET, opt, &size, sizeof size);
+}
+
+}  // namespace
+
+Napi::Function Udp::Init(Napi::Env env) {
+  return DefineClass(env, "Udp", {
+    InstanceMethod<&Udp::Bind>("bind"),
+    InstanceMethod<&Udp::Start>("start"),
+    InstanceMethod<&Udp::SendBatch>("sendBatch"),
+    InstanceMethod<&Udp::SetMark>("setMark"),
+    InstanceMethod<&Udp::LocalPort>("localPort"),
+    InstanceMethod<&Udp::Close>("close"),
+  });
+}
+
+// new Udp(recvBuffer, slotSize, recvMeta, sendBuffer, sendMeta)
+// recvMeta per message: [length, family(4|6), port, 0, addr bytes 0..15 as 4 int32s]
+// sendMeta per message: [offset, length, family, port, addr bytes 0..15]
+Udp::Udp(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Udp>(info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 5) throw Napi::TypeError::New(env, "Udp(recvBuffer, slotSize, recvMeta, sendBuffer, sendMeta)");
+  ByteView rb = GetBytes(info[0], "recvBuffer");
+  slotSize_ = info[1].ToNumber().Uint32Value();
+  Napi::Int32Array rm = Int32Arg(info[2], "recvMeta");
+  ByteView sb = GetBytes(info[3], "sendBuffer");
+  Napi::Int32Array sm = Int32Arg(info[4], "sendMeta");
+  if (slotSize_ < 64) throw Napi::RangeError::New(env, "slotSize too small");
+  recvBuf_ = rb.data;
+  recvMax_ = std::min(rb.length / slotSize_, rm.ElementLength() / kMetaStride);
+  recvMeta_ = rm.Data();
+  sendBuf_ = sb.data;
+  sendCap_ = sb.length;
+  sendMeta_ = sm.Data();
+  sendMax_ = sm.ElementLength() / kMetaStride;
+  if (recvMax_ == 0 || sendMax_ == 0) throw Napi::RangeError::New(env, "buffers too small for one message");
+  for (int i = 0; i < 4; i++) refs_[i] = Napi::Persistent(info[i == 0 ? 0 : i + 1].As<Napi::Object>());
+
+  recvMsgs_.reset(new struct mmsghdr[recvMax_]);
+  recvIov_.reset(new struct iovec[recvMax_]);
+  recvAddrs_.reset(new struct sockaddr_in6[recvMax_]);
+  std::memset(recvMsgs_.get(), 0, sizeof(struct mmsghdr) * recvMax_);
+  for (size_t i = 0; i < recvMax_; i++) {
+    recvIov_[i].iov_base = recvBuf_ + i * slotSize_;
+    recvIov_[i].iov_len = slotSize_;
+    recvMsgs_[i].msg_hdr.msg_iov = &recvIov_[i];
+    recvMsgs_[i].msg_hdr.msg_iovlen = 1;
+    recvMsgs_[i].msg_hdr.msg_name = &recvAddrs_[i];
+  }
+  sendMsgs_.reset(new struct mmsghdr[sendMax_]);
+  sendIov_.reset(new struct iovec[sendMax_]);
+  sendAddrs_.reset(new struct sockaddr_in6[sendMax_]);
+  std::memset(sendMsgs_.get(), 0, sizeof(struct mmsghdr) * sendMax_);
+}
+
+Udp::~Udp() { fd_.Close(); }
+
+void Udp::CheckOpen(Napi::Env env) {
+  if (!fd_.open()) throw Napi::Error::New(env, "UDP socket is closed");
+}
+
+// bind(port, family: 0 = dual-stack if possible, 4, 6; fwmark) -> bound port
+Napi::Value Udp::Bind(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  uint32_t port = info[0].ToNumber().Uint32Value();
+  int want = info.Length() > 1 ? info[1].ToNumber().Int32Value() : 0;
+  uint32_t mark = info.Length() > 2 ? info[2].ToNumber().Uint32Value() : 0;
+  if (port > 65535) throw Napi::RangeError::New(env, "port out of range");
+  if (fd_.open()) throw Napi::Error::New(env, "already bound");
+
+  int fd = -1;
+  int family = 0;
+  if (want != 4) {
+    fd = ::socket(AF_INET6, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd >= 0) family = AF_INET6;
+    else if (want == 6) throw ErrnoError(env, "socket(AF_INET6)", errno);
+  }
+  if (fd < 0) {
+    fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) throw ErrnoError(env, "socket(AF_INET)", errno);
+    family = AF_INET;
+  }
+  int one = 1, zero = 0;
+  if (family == AF_INET6) ::setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, want == 6 ? &one : &zero, sizeof(int));
+  RaiseBuffer(fd, SO_RCVBUF, SO_RCVBUFFORCE, 7 << 20);
+  RaiseBuffer(fd, SO_SNDBUF, SO_SNDBUFFORCE, 7 << 20);
+  if (mark != 0 && ::setsockopt(fd, SOL_SOCKET, SO_MARK, &mark, sizeof mark) < 0) {
+    int err = errno;
+    ::close(fd);
+    throw ErrnoError(env, "SO_MARK", err);
+  }
+  struct sockaddr_storage ss;
+  std::memset(&ss, 0, sizeof ss);
+  socklen_t len;
+  if (family == AF_INET6) {
+    auto* a = reinterpret_cast<struct sockaddr_in6*>(&ss);
+    a->sin6_family = AF_INET6;
+    a->sin6_port = htons(static_cast<uint16_t>(port));
+    a->sin6_addr = in6addr_any;
+    len = sizeof *a;
+  } else {
+    auto* a = reinterpret_cast<struct sockaddr_in*>(&ss);
+    a->sin_family = AF_INET;
+    a->sin_port = htons(static_cast<uint16_t>(port));
+    a->sin_addr.s_addr = htonl(INADDR_ANY);
+    len = sizeof *a;
+  }
+  if (::bind(fd, reinterpret_cast<struct sockaddr*>(&ss), len) < 0) {
+    int err = errno;
+    ::close(fd);
+    throw ErrnoError(env, "bind", err);
+  }
+  fd_.Adopt(fd);
+  family_ = family;
+  return LocalPort(info);
+}
+
+Napi::Value Udp::LocalPort(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  CheckOpen(env);
+  struct sockaddr_storage ss;
+  socklen_t len = sizeof ss;
+  if (::getsockname(fd_.fd(), reinterpret_cast<struct sockaddr*>(&ss), &len) < 0) throw ErrnoError(env, "getsockname", errno);
+  uint16_t p = ss.ss_family == AF_INET6 ? reinterpret_cast<struct sockaddr_in6*>(&ss)->sin6_port
+                                        : reinterpret_cast<struct sockaddr_in*>(&ss)->sin_port;
+  return Napi::Number::New(env, ntohs(p));
+}
+
+Napi::Value Udp::SetMark(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  CheckOpen(env);
+  uint32_t mark = info[0].ToNumber().Uint32Value();
+  if (::setsockopt(fd_.fd(), SOL_SOCKET, SO_MARK, &mark, sizeof mark) < 0) throw ErrnoError(env, "SO_MARK", errno);
+  return env.Undefined();
+}
+
+// start(onRecv(count), onError(errno, message))
+Napi::Value Udp::Start(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  CheckOpen(env);
+  if (info.Length() < 2 || !info[0].IsFunction() || !info[1].IsFunction())
+    throw Napi::TypeError::New(env, "start(onRecv, onError)");
+  if (fd_.polling()) throw Napi::Error::New(env, "already started");
+  onRecv_ = Napi::Persistent(info[0].As<Napi::Function>());
+  onError_ = Napi::Persistent(info[1].As<Napi::Function>());
+  ctx_.reset(new Napi::AsyncContext(env, "wgts.udp"));
+  uv_loop_t* loop = nullptr;
+  napi_get_uv_event_loop(env, &loop);
+  int r = fd_.Start(loop, this, &Udp::OnPoll);
+  if (r != 0) throw Napi::Error::New(env, std::string("uv_poll_start: ") + uv_strerror(r));
+  env_ = env;
+  Ref();
+  return env.Undefined();
+}
+
+void Udp::OnPoll(void* owner, int status, int /*events*/) {
+  Udp* self = static_cast<Udp*>(owner);
+  if (status < 0) {
+    Napi::HandleScope scope(self->env_);
+    CallJs(self->env_, self->onError_, self->ctx_.get(),
+           {Napi::Number::New(self->env_, -status), Napi::String::New(self->env_, uv_strerror(status))});
+    return;
+  }
+  self->RecvBatch();
+}
+
+void Udp::RecvBatch() {
+  for (size_t i = 0; i < recvMax_; i++) {
+    recvMsgs_[i].msg_hdr.msg_namelen = sizeof(struct sockaddr_in6);
+    recvMsgs_[i].msg_hdr.msg_flags = 0;
+  }
+  int n;
+  do {
+    n = ::recvmmsg(fd_.fd(), recvMsgs_.get(), static_cast<unsigned>(recvMax_), MSG_DONTWAIT, nullptr);
+  } while (n < 0 && errno == EINTR);
+  if (n <= 0) return;  // EAGAIN, or a transient error (ICMP unreachable reported as ECONNREFUSED): ignore
+  for (int i = 0; i < n; i++) {
+    int32_t* m = recvMeta_ + i * kMetaStride;
+    uint8_t* addr = reinterpret_cast<uint8_t*>(m + 4);
+    const struct sockaddr* sa = reinterpret_cast<const struct sockaddr*>(&recvAddrs_[i]);
+    // A truncated datagram is larger than any packet we accept: mark it with length -1.
+    m[0] = (recvMsgs_[i].msg_hdr.msg_flags & MSG_TRUNC) ? -1 : static_cast<int32_t>(recvMsgs_[i].msg_len);
+    std::memset(addr, 0, 16);
+    if (sa->sa_family == AF_INET6) {
+      const auto* a6 = reinterpret_cast<const struct sockaddr_in6*>(sa);
+      m[2] = ntohs(a6->sin6_port);
+      if (IN6_IS_ADDR_V4MAPPED(&a6->sin6_addr)) {
+        m[1] = 4;
+        std::memcpy(addr, a6->sin6_addr.s6_addr + 12, 4);
+      } else {
+        m[1] = 6;
+        std::memcpy(addr, a6->sin6_addr.s6_addr, 16);
+      }
+    } else {
+      const auto* a4 = reinterpret_cast<const struct sockaddr_in*>(sa);
+      m[1] = 4;
+      m[2] = ntohs(a4->sin_port);
+      std::memcpy(addr, &a4->sin_addr, 4);
+    }
+    m[3] = 0;
+  }
+  CallJs(env_, onRecv_, ctx_.get(), {Napi::Number::New(env_, n)});
+}
+
+// sendBatch(count) -> number of messages handed to the kernel (the rest are dropped;
+// UDP gives no delivery promise and a full socket buffer must not block the loop).
+Napi::Value Udp::SendBatch(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  CheckOpen(env);
+  size_t count = info[0].ToNumber().Uint32Value();
+  if (count > sendMax_) throw Napi::RangeError::New(env, "count exceeds sendMeta");
+  size_t built = 0;
+  for (size_t i = 0; i < count; i++) {
+    const int32_t* m = sendMeta_ + i * kMetaStride;
+    size_t off = static_cast<uint32_t>(m[0]), len = static_cast<uint32_t>(m[1]);
+    if (off > sendCap_ || len > sendCap_ - off) throw Napi::RangeError::New(env, "message outside sendBuffer");
+    const uint8_t* addr = reinterpret_cast<const uint8_t*>(m + 4);
+    struct sockaddr_in6& dst = sendAddrs_[built];
+    std::memset(&dst, 0, sizeof dst);
+    socklen_t alen;
+    if (family_ == AF_INET6) {
+      dst.sin6_family = AF_INET6;
+      dst.sin6_port = htons(static_cast<uint16_t>(m[3]));
+      if (m[2] == 4) {
+        dst.sin6_addr.s6_addr[10] = 0xff;
+        dst.sin6_addr.s6_addr[11] = 0xff;
+        std::memcpy(dst.sin6_addr.s6_addr + 12, addr, 4);
+      } else {
+        std::memcpy(dst.sin6_addr.s6_addr, addr, 16);
+      }
+      alen = sizeof(struct sockaddr_in6);
+    } else {
+      if (m[2] != 4) continue;  // no IPv6 on this host: drop
+      auto* a4 = reinterpret_cast<struct sockaddr_in*>(&dst);
+      a4->sin_family = AF_INET;
+      a4->sin_port = htons(static_cast<uint16_t>(m[3]));
+      std::memcpy(&a4->sin_addr, addr, 4);
+      alen = sizeof(struct sockaddr_in);
+    }
+    sendIov_[built].iov_base = sendBuf_ + off;
+    sendIov_[built].iov_len = len;
+    struct msghdr& h = sendMsgs_[built].msg_hdr;
+    h.msg_name = &dst;
+    h.msg_namelen = alen;
+    h.msg_iov = &sendIov_[built];
+    h.msg_iovlen = 1;
+    h.msg_control = nullptr;
+    h.msg_controllen = 0;
+    h.msg_flags = 0;
+    built++;
+  }
+  size_t sent = 0;
+  while (sent < built) {
+    int n = ::sendmmsg(fd_.fd(), sendMsgs_.get() + sent, static_cast<unsigned>(built - sent), MSG_DONTWAIT);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+      sent++;  // this one failed (unreachable, bad address): skip it, send the rest
+      continue;
+    }
+    sent += static_cast<size_t>(n);
+  }
+  return Napi::Number::New(env, static_cast<double>(sent));
+}
+
+Napi::Value Udp::Close(const Napi::CallbackInfo& info) {
+  bool started = !onRecv_.IsEmpty();
+  fd_.Close();
+  if (started) {
+    onRecv_.Reset();
+    onError_.Reset();
+    Unref();
+  }
+  return info.Env().Undefined();
+}
+
+}  // namespace wgts
