@@ -139,6 +139,7 @@ void Tun::ReadBatch() {
     off += (static_cast<size_t>(n) + 15) & ~static_cast<size_t>(15);
   }
   if (count > 0) {
+    Napi::HandleScope scope(env_);
     CallJs(env_, onRead_, ctx_.get(), {Napi::Number::New(env_, static_cast<double>(count))});
   }
   // EBADFD / EIO: the interface went away (deleted); anything else is reported too.

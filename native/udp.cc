@@ -218,6 +218,7 @@ void Udp::RecvBatch() {
     }
     m[3] = 0;
   }
+  Napi::HandleScope scope(env_);
   CallJs(env_, onRecv_, ctx_.get(), {Napi::Number::New(env_, n)});
 }
 

@@ -1,0 +1,115 @@
+/**
+ * Loads the optional native addon (build/Release/wgts_native.node). When it is
+ * missing or fails to load, wgts keeps running on its portable paths (dgram for
+ * UDP; no kernel TUN mode) and says so once, naming what is unavailable.
+ *
+ * WGTS_NATIVE=0 disables the addon; WGTS_NATIVE_PATH points at another build.
+ */
+import { createRequire } from 'node:module';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** The addon's TUN handle (native/tun.cc). */
+export interface NativeTun {
+  readonly name: string;
+  readonly fd: number;
+  /** onRead(count): packets i < count sit in readBuffer at meta[2i] with length meta[2i+1]. */
+  start(onRead: (count: number) => void, onError: (errno: number, message: string) => void): void;
+  /** Bytes written, or -errno (-11 EAGAIN: kernel queue full, packet dropped). */
+  write(packet: Uint8Array): number;
+  getMtu(): number;
+  setMtu(mtu: number): void;
+  close(): void;
+}
+
+export interface NativeTunConstructor {
+  new (nameOrFd: string | number, readBuffer: Uint8Array, readMeta: Int32Array, multiQueue?: boolean): NativeTun;
+}
+
+/** The addon's batched UDP socket (native/udp.cc). Meta arrays hold 8 int32s per message. */
+export interface NativeUdp {
+  /** family: 0 dual-stack when possible, 4, or 6. Returns the bound port. */
+  bind(port: number, family?: 0 | 4 | 6, fwmark?: number): number;
+  /** onRecv(count): message i sits in recvBuffer at i*slotSize; recvMeta[8i..] = len (-1 truncated), family, port, 0, address bytes. */
+  start(onRecv: (count: number) => void, onError: (errno: number, message: string) => void): void;
+  /** Sends sendMeta[8i..] = offset, length, family, port, address bytes, for i < count. Returns how many the kernel took. */
+  sendBatch(count: number): number;
+  setMark(mark: number): void;
+  localPort(): number;
+  close(): void;
+}
+
+export interface NativeUdpConstructor {
+  new (recvBuffer: Uint8Array, slotSize: number, recvMeta: Int32Array, sendBuffer: Uint8Array, sendMeta: Int32Array): NativeUdp;
+}
+
+export interface NativeAddon {
+  readonly version: number;
+  readonly Tun?: NativeTunConstructor;
+  readonly Udp?: NativeUdpConstructor;
+}
+
+export type NativeLoadResult = { ok: true; addon: NativeAddon; path: string } | { ok: false; reason: string };
+
+let cached: NativeLoadResult | undefined;
+let warned = false;
+
+function findAddonPath(): string | undefined {
+  const override = process.env.WGTS_NATIVE_PATH;
+  if (override) return override;
+  // Walk up from this module (src/node or dist/src/node) to the package root.
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 6; i++) {
+    for (const sub of ['build/Release/wgts_native.node', 'build/Debug/wgts_native.node']) {
+      const p = join(dir, sub);
+      if (existsSync(p)) return p;
+    }
+    const parent = dirname(dir);
+    if (parent === dir) break;
+    dir = parent;
+  }
+  return undefined;
+}
+
+/** Tries once per process; later calls return the same result. */
+export function loadNative(): NativeLoadResult {
+  if (cached) return cached;
+  if (process.env.WGTS_NATIVE === '0') {
+    cached = { ok: false, reason: 'disabled by WGTS_NATIVE=0' };
+    return cached;
+  }
+  const path = findAddonPath();
+  if (!path) {
+    cached = { ok: false, reason: 'build/Release/wgts_native.node not found (run `npm install` or `npx node-gyp rebuild`)' };
+    return cached;
+  }
+  try {
+    const require = createRequire(import.meta.url);
+    const addon = require(path) as NativeAddon;
+    cached = { ok: true, addon, path };
+  } catch (err) {
+    cached = { ok: false, reason: `failed to load ${path}: ${(err as Error).message}` };
+  }
+  return cached;
+}
+
+/** For tests: forget the cached result so the next loadNative() tries again. */
+export function resetNativeForTests(): void {
+  cached = undefined;
+  warned = false;
+}
+
+/**
+ * The addon, or undefined after printing one clear line (once per process)
+ * saying which features are unavailable. `log` defaults to console.warn.
+ */
+export function nativeOrWarn(log: (line: string) => void = (l) => console.warn(l)): NativeAddon | undefined {
+  const r = loadNative();
+  if (r.ok) return r.addon;
+  if (!warned) {
+    warned = true;
+    log(`wgts: native addon unavailable (${r.reason}); kernel TUN mode is off and UDP uses node:dgram`);
+  }
+  return undefined;
+}

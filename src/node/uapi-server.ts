@@ -1,0 +1,208 @@
+/**
+ * The UAPI unix socket (/var/run/wireguard/IFACE.sock) that `wg` talks to.
+ * Framing only: a request is everything up to and including the first empty
+ * line ("get=1\n\n", "set=1\n...\n\n"); the text goes to the handler (H2's
+ * handleUapiRequest) and its answer is written back. Several requests per
+ * connection, requests split across reads, many clients at once. A request
+ * larger than the limit, or one that is not get/set, is answered with
+ * errno=-22 and the connection closed — other clients never notice.
+ */
+import net from 'node:net';
+import { chmodSync, mkdirSync, unlinkSync, lstatSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+
+export const UAPI_DIRECTORY = '/var/run/wireguard';
+export const EINVAL_RESPONSE = 'errno=-22\n\n';
+
+export type UapiHandler = (request: string) => string | Promise<string>;
+
+export interface UapiServerOptions {
+  /** Socket path; defaults to /var/run/wireguard/IFACE.sock. */
+  path?: string;
+  /** Interface name, for the default path. */
+  iface?: string;
+  /** Listen on an inherited, already listening descriptor (WG_UAPI_FD) instead of a path. */
+  fd?: number;
+  /** Largest request in bytes (default 64 MiB: room for `wg setconf` with hundreds of thousands of AllowedIPs). */
+  maxRequestBytes?: number;
+  /** Most simultaneous connections (default 64); more are closed at once. */
+  maxConnections?: number;
+}
+
+export function uapiSocketPath(iface: string, directory = UAPI_DIRECTORY): string {
+  return join(directory, `${iface}.sock`);
+}
+
+export class UapiServer {
+  readonly path: string | undefined;
+  private readonly server: net.Server;
+  private readonly maxRequest: number;
+  private readonly connections = new Set<net.Socket>();
+  private closed = false;
+
+  private constructor(server: net.Server, path: string | undefined, maxRequest: number) {
+    this.server = server;
+    this.path = path;
+    this.maxRequest = maxRequest;
+  }
+
+  /** Creates the socket (directory 0755, socket 0700 as wireguard-go leaves it) and starts serving. */
+  static async listen(handler: UapiHandler, opts: UapiServerOptions): Promise<UapiServer> {
+    const maxRequest = opts.maxRequestBytes ?? 64 * 1024 * 1024;
+    const maxConnections = opts.maxConnections ?? 64;
+    let path: string | undefined;
+    if (opts.fd === undefined) {
+      path = opts.path ?? (opts.iface ? uapiSocketPath(opts.iface) : undefined);
+      if (!path) throw new Error('UapiServer needs a path, an iface or an fd');
+      mkdirSync(dirname(path), { recursive: true, mode: 0o755 });
+      await removeStaleSocket(path);
+    }
+    let self: UapiServer | undefined;
+    const server = net.createServer({ allowHalfOpen: true }, (sock) => {
+      if (!self || self.closed || self.connections.size >= maxConnections) {
+        sock.destroy();
+        return;
+      }
+      self.serve(sock, handler);
+    });
+    self = new UapiServer(server, path, maxRequest);
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      const done = (): void => {
+        server.off('error', reject);
+        resolve();
+      };
+      if (opts.fd !== undefined) server.listen({ fd: opts.fd }, done);
+      else {
+        // Socket reachable by root only: create it under a tight umask.
+        const old = process.umask(0o077);
+        try {
+          server.listen(path, done);
+        } finally {
+          process.umask(old);
+        }
+      }
+    });
+    if (path) chmodSync(path, 0o700);
+    server.on('error', () => {
+      /* accept errors (EMFILE) must not take the daemon down */
+    });
+    return self;
+  }
+
+  get connectionCount(): number {
+    return this.connections.size;
+  }
+
+  private serve(sock: net.Socket, handler: UapiHandler): void {
+    this.connections.add(sock);
+    let pending = '';
+    let scanned = 0; // pending[0..scanned) holds no request end (saves rescanning big requests)
+    let busy = false;
+    let ended = false;
+    sock.setEncoding('utf8');
+
+    const nextRequest = (): string | undefined => {
+      const end = findRequestEnd(pending, scanned);
+      if (end < 0) {
+        scanned = Math.max(0, pending.length - 1);
+        return undefined;
+      }
+      const request = pending.slice(0, end);
+      pending = pending.slice(end);
+      scanned = 0;
+      return request;
+    };
+
+    const pump = async (): Promise<void> => {
+      if (busy) return;
+      busy = true;
+      try {
+        for (let request = nextRequest(); request !== undefined; request = nextRequest()) {
+          const wellFormed = /^(get|set)=1\n/.test(request);
+          let answer = EINVAL_RESPONSE;
+          if (wellFormed) {
+            try {
+              answer = await handler(request);
+            } catch {
+              answer = EINVAL_RESPONSE;
+            }
+          }
+          if (sock.destroyed) return;
+          if (!wellFormed) {
+            // Not the protocol at all: answer and stop reading this client.
+            sock.end(answer);
+            return;
+          }
+          sock.write(answer);
+        }
+        // Bytes left without their closing empty line when the client is done: incomplete, nothing to answer.
+        if (ended && !sock.writableEnded) sock.end();
+      } finally {
+        busy = false;
+      }
+    };
+
+    sock.on('data', (chunk: string) => {
+      if (sock.writableEnded) return;
+      pending += chunk;
+      if (pending.length > this.maxRequest && findRequestEnd(pending, scanned) < 0) {
+        pending = '';
+        sock.end(EINVAL_RESPONSE);
+        return;
+      }
+      void pump();
+    });
+    sock.on('end', () => {
+      ended = true;
+      void pump();
+    });
+    sock.on('error', () => sock.destroy());
+    sock.on('close', () => this.connections.delete(sock));
+  }
+
+  /** Stops listening, drops clients and removes the socket file. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const s of this.connections) s.destroy();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    if (this.path) {
+      try {
+        unlinkSync(this.path);
+      } catch {
+        /* already gone */
+      }
+    }
+  }
+}
+
+/** Index just past the empty line ending the first request, or -1. A leading empty line alone is a request too (garbage). */
+function findRequestEnd(text: string, from: number): number {
+  if (text.startsWith('\n')) return 1;
+  const i = text.indexOf('\n\n', from);
+  return i < 0 ? -1 : i + 2;
+}
+
+/** A socket file left by a dead process is removed; a live one means the interface is taken. */
+async function removeStaleSocket(path: string): Promise<void> {
+  try {
+    lstatSync(path);
+  } catch {
+    return;
+  }
+  const live = await new Promise<boolean>((resolve) => {
+    const c = net.connect(path);
+    c.once('connect', () => {
+      c.destroy();
+      resolve(true);
+    });
+    c.once('error', () => resolve(false));
+  });
+  if (live) {
+    const err = new Error(`UAPI socket ${path} is in use by a running process`) as NodeJS.ErrnoException;
+    err.code = 'EADDRINUSE';
+    throw err;
+  }
+  unlinkSync(path);
+}
