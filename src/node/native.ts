@@ -80,8 +80,8 @@ export function loadNative(): NativeLoadResult {
     return cached;
   }
   const path = findAddonPath();
-  if (!path) {
-    cached = { ok: false, reason: 'build/Release/wgts_native.node not found (run `npm install` or `npx node-gyp rebuild`)' };
+  if (!path || !existsSync(path)) {
+    cached = { ok: false, reason: `${path ?? 'build/Release/wgts_native.node'} not found (build it with \`npm run install\`)` };
     return cached;
   }
   try {
@@ -89,7 +89,7 @@ export function loadNative(): NativeLoadResult {
     const addon = require(path) as NativeAddon;
     cached = { ok: true, addon, path };
   } catch (err) {
-    cached = { ok: false, reason: `failed to load ${path}: ${(err as Error).message}` };
+    cached = { ok: false, reason: `failed to load ${path}: ${String((err as Error).message).split('\n')[0]}` };
   }
   return cached;
 }

@@ -1,0 +1,117 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import dgram from 'node:dgram';
+import { DgramBind, NativeBind, type UdpBind, type UdpEndpoint } from '../../src/node/bind.js';
+
+const open: UdpBind[] = [];
+afterEach(async () => {
+  for (const b of open.splice(0)) await b.close();
+});
+
+function collect(bind: UdpBind, n: number): Promise<Array<{ data: string; from: UdpEndpoint }>> {
+  return new Promise((resolve, reject) => {
+    const got: Array<{ data: string; from: UdpEndpoint }> = [];
+    const timer = setTimeout(() => reject(new Error(`timeout after ${got.length}/${n}`)), 5000);
+    bind.onReceive((data, from) => {
+      got.push({ data: Buffer.from(data).toString(), from });
+      if (got.length === n) {
+        clearTimeout(timer);
+        resolve(got);
+      }
+    });
+  });
+}
+
+const kinds: Array<[string, () => UdpBind]> = [['dgram', () => new DgramBind()]];
+if (NativeBind.available()) kinds.push(['native', () => new NativeBind({ batch: 8, slotSize: 2048 })]);
+
+describe.each(kinds)('%s bind on loopback', (_kind, make) => {
+  it('sends and receives IPv4 and IPv6, reports plain addresses and interned endpoints', async () => {
+    const a = make();
+    const b = make();
+    open.push(a, b);
+    const pa = await a.open(0);
+    const pb = await b.open(0);
+    expect(pa).toBeGreaterThan(0);
+    expect(a.port).toBe(pa);
+    const got = collect(b, 40);
+    const buf = Buffer.alloc(64);
+    for (let i = 0; i < 20; i++) {
+      // The caller's buffer is reused right away: the bind must have copied it.
+      buf.write(`v4-${i}`.padEnd(10, '.'), 0);
+      a.send(buf.subarray(0, 10), { address: '127.0.0.1', port: pb });
+      buf.write(`v6-${i}`.padEnd(10, '.'), 0);
+      a.send(buf.subarray(0, 10), { address: '::1', port: pb });
+    }
+    a.flush();
+    const msgs = await got;
+    const v4 = msgs.filter((m) => m.data.startsWith('v4-'));
+    const v6 = msgs.filter((m) => m.data.startsWith('v6-'));
+    expect(v4.map((m) => m.data).sort()).toEqual(Array.from({ length: 20 }, (_, i) => `v4-${i}`.padEnd(10, '.')).sort());
+    expect(v6.length).toBe(20);
+    expect(v4[0]!.from).toEqual({ address: '127.0.0.1', port: pa });
+    expect(v6[0]!.from).toEqual({ address: '::1', port: pa });
+    expect(v4[1]!.from).toBe(v4[0]!.from);
+    expect(Object.isFrozen(v4[0]!.from)).toBe(true);
+    expect(a.stats.sendDropped).toBe(0);
+  });
+
+  it('talks to a plain dgram socket and drops unparseable destinations', async () => {
+    const a = make();
+    open.push(a);
+    const pa = await a.open(0);
+    const peer = dgram.createSocket('udp4');
+    await new Promise<void>((r) => peer.bind(0, '127.0.0.1', r));
+    const echoed = collect(a, 1);
+    peer.send('hello', pa, '127.0.0.1');
+    const [m] = await echoed;
+    expect(m!.data).toBe('hello');
+    expect(m!.from.port).toBe(peer.address().port);
+    const back = new Promise<string>((r) => peer.once('message', (d) => r(d.toString())));
+    a.send(Buffer.from('world'), m!.from);
+    a.send(Buffer.from('x'), { address: 'not-an-ip', port: 1 });
+    a.flush();
+    expect(await back).toBe('world');
+    expect(a.stats.sendDropped).toBe(1);
+    peer.close();
+  });
+
+  it('can close and reopen on the same port', async () => {
+    const a = make();
+    open.push(a);
+    const p = await a.open(0);
+    await a.close();
+    expect(a.port).toBe(0);
+    expect(await a.open(p)).toBe(p);
+  });
+});
+
+describe('native bind', () => {
+  it.skipIf(!NativeBind.available())('batches a burst into few callbacks and counts truncated datagrams', async () => {
+    const a = new NativeBind({ batch: 16, slotSize: 256 });
+    const b = new NativeBind({ batch: 16, slotSize: 256 });
+    open.push(a, b);
+    await a.open(0);
+    const pb = await b.open(0);
+    let batches = 0;
+    let packets = 0;
+    const done = new Promise<void>((resolve) => {
+      b.onReceive(
+        () => {
+          packets++;
+        },
+        () => {
+          batches++;
+          if (packets + b.stats.receiveDropped >= 101) resolve();
+        },
+      );
+    });
+    const payload = Buffer.alloc(100, 7);
+    for (let i = 0; i < 100; i++) a.send(payload, { address: '127.0.0.1', port: pb });
+    a.send(Buffer.alloc(1000), { address: '127.0.0.1', port: pb }); // larger than a 256-byte slot
+    a.flush();
+    await done;
+    expect(packets).toBe(100);
+    expect(b.stats.receiveDropped).toBe(1);
+    expect(batches).toBeLessThan(100);
+  });
+});
