@@ -135,7 +135,7 @@ function parseAddressAt(b: Uint8Array, off: number): Parsed<Socks5Address> | nul
     const host = new TextDecoder().decode(b.subarray(start, start + addrLen));
     value = { type: 'domain', host, port };
   } else {
-    value = { type: atyp === ATYP_IPV4 ? 'ipv4' : 'ipv6', addr: b.slice(start, start + addrLen), port };
+    value = { type: atyp === ATYP_IPV4 ? 'ipv4' : 'ipv6', addr: new Uint8Array(b.subarray(start, start + addrLen)), port };
   }
   return { value, length: end - off };
 }
