@@ -1,0 +1,136 @@
+/**
+ * mac1/mac2 and cookies (WireGuard §5.4.4, §5.4.7).
+ * - CookieChecker: our side as a receiver of handshake messages — checks mac1
+ *   (cheap filter before any DH) and, under load, mac2; makes cookie replies.
+ * - CookieGenerator: per peer, our side as a sender — fills mac1/mac2 and
+ *   stores the cookie from a reply.
+ * Time (`now`, ms) and randomness (nonces, secrets) come in as arguments.
+ */
+import type { CryptoProvider } from '../crypto/provider.js';
+import { COOKIE_REFRESH_TIME, LABEL_COOKIE, LABEL_MAC1 } from './constants.js';
+import { COOKIE_REPLY, COOKIE_REPLY_SIZE, MESSAGE_COOKIE_REPLY, writeU32 } from './messages.js';
+import { constantTimeEqual } from './noise.js';
+
+const utf8 = new TextEncoder();
+const MAC1_LABEL = utf8.encode(LABEL_MAC1);
+const COOKIE_LABEL = utf8.encode(LABEL_COOKIE);
+
+/** HASH("mac1----" ‖ public key of the receiver of the message). */
+export function mac1KeyFor(crypto: CryptoProvider, publicKey: Uint8Array): Uint8Array {
+  return crypto.hash(MAC1_LABEL, publicKey);
+}
+
+/** HASH("cookie--" ‖ public key of the sender of the cookie reply). */
+export function cookieKeyFor(crypto: CryptoProvider, publicKey: Uint8Array): Uint8Array {
+  return crypto.hash(COOKIE_LABEL, publicKey);
+}
+
+/** Offset of mac1 in a handshake message: the last 32 bytes are mac1 ‖ mac2. */
+export function mac1Offset(msg: Uint8Array): number {
+  return msg.length - 32;
+}
+export function mac2Offset(msg: Uint8Array): number {
+  return msg.length - 16;
+}
+
+export class CookieChecker {
+  private mac1Key: Uint8Array | null = null;
+  private cookieKey: Uint8Array | null = null;
+  private readonly secret = new Uint8Array(32);
+  private secretSet = -Infinity;
+
+  constructor(
+    private readonly crypto: CryptoProvider,
+    private readonly random: (n: number) => Uint8Array,
+  ) {}
+
+  /** Sets our public key (null: no identity, every check fails). */
+  init(publicKey: Uint8Array | null): void {
+    this.mac1Key = publicKey ? mac1KeyFor(this.crypto, publicKey) : null;
+    this.cookieKey = publicKey ? cookieKeyFor(this.crypto, publicKey) : null;
+  }
+
+  checkMac1(msg: Uint8Array): boolean {
+    if (!this.mac1Key || msg.length < 32) return false;
+    const o = mac1Offset(msg);
+    const mac = this.crypto.mac(this.mac1Key, msg.subarray(0, o));
+    return constantTimeEqual(mac, msg.subarray(o, o + 16));
+  }
+
+  /** `source` = the sender's address bytes (see sourceBytes). */
+  checkMac2(msg: Uint8Array, source: Uint8Array, now: number): boolean {
+    if (msg.length < 32 || now - this.secretSet > COOKIE_REFRESH_TIME) return false;
+    const cookie = this.crypto.mac(this.secret, source);
+    const o = mac2Offset(msg);
+    const mac = this.crypto.mac(cookie, msg.subarray(0, o));
+    return constantTimeEqual(mac, msg.subarray(o, o + 16));
+  }
+
+  /** A 64-byte cookie reply to handshake message `msg` from `source`. */
+  createReply(msg: Uint8Array, receiverIndex: number, source: Uint8Array, now: number): Uint8Array | null {
+    if (!this.cookieKey || msg.length < 32) return null;
+    if (now - this.secretSet > COOKIE_REFRESH_TIME) {
+      this.secret.set(this.random(32));
+      this.secretSet = now;
+    }
+    const cookie = this.crypto.mac(this.secret, source);
+    const nonce = this.random(24);
+    const m1 = mac1Offset(msg);
+    const sealed = this.crypto.xseal(this.cookieKey, nonce, cookie, msg.subarray(m1, m1 + 16));
+    const out = new Uint8Array(COOKIE_REPLY_SIZE);
+    out[0] = MESSAGE_COOKIE_REPLY;
+    writeU32(out, COOKIE_REPLY.receiver, receiverIndex);
+    out.set(nonce, COOKIE_REPLY.nonce);
+    out.set(sealed, COOKIE_REPLY.cookie);
+    return out;
+  }
+}
+
+export class CookieGenerator {
+  private readonly mac1Key: Uint8Array;
+  private readonly cookieKey: Uint8Array;
+  private cookie: Uint8Array | null = null;
+  private cookieSet = -Infinity;
+  private readonly lastMac1 = new Uint8Array(16);
+  private hasLastMac1 = false;
+
+  constructor(
+    private readonly crypto: CryptoProvider,
+    peerPublicKey: Uint8Array,
+  ) {
+    this.mac1Key = mac1KeyFor(crypto, peerPublicKey);
+    this.cookieKey = cookieKeyFor(crypto, peerPublicKey);
+  }
+
+  /** Stores the cookie of a 64-byte reply to the last message we MACed. */
+  consumeReply(reply: Uint8Array, now: number): boolean {
+    if (!this.hasLastMac1 || reply.length !== COOKIE_REPLY_SIZE) return false;
+    const nonce = reply.subarray(COOKIE_REPLY.nonce, COOKIE_REPLY.nonce + 24);
+    const sealed = reply.subarray(COOKIE_REPLY.cookie, COOKIE_REPLY.cookie + 32);
+    const cookie = this.crypto.xopen(this.cookieKey, nonce, sealed, this.lastMac1);
+    if (!cookie || cookie.length !== 16) return false;
+    this.cookie = cookie;
+    this.cookieSet = now;
+    return true;
+  }
+
+  /** Fills mac1 and mac2 (mac2 zero unless a cookie younger than 120 s is held). */
+  addMacs(msg: Uint8Array, now: number): void {
+    const m1 = mac1Offset(msg);
+    const m2 = mac2Offset(msg);
+    const mac1 = this.crypto.mac(this.mac1Key, msg.subarray(0, m1));
+    msg.set(mac1, m1);
+    this.lastMac1.set(mac1);
+    this.hasLastMac1 = true;
+    if (!this.cookie || now - this.cookieSet > COOKIE_REFRESH_TIME) {
+      msg.fill(0, m2, m2 + 16);
+      return;
+    }
+    msg.set(this.crypto.mac(this.cookie, msg.subarray(0, m2)), m2);
+  }
+
+  /** True while a cookie younger than 120 s is held (for tests and status). */
+  hasCookie(now: number): boolean {
+    return this.cookie !== null && now - this.cookieSet <= COOKIE_REFRESH_TIME;
+  }
+}

@@ -1,0 +1,276 @@
+/**
+ * Noise_IKpsk2_25519_ChaChaPoly_BLAKE2s as WireGuard uses it: the identifier is
+ * the prologue, the initiation payload is a TAI64N timestamp, the response
+ * payload is empty, and mac1/mac2 live outside Noise (cookie.ts).
+ *
+ * These functions are pure over their inputs plus the Handshake object they
+ * update; randomness (ephemerals, indices) and time (timestamps) come in as
+ * arguments so a test can replay a transcript exactly.
+ */
+import type { CryptoProvider } from '../crypto/provider.js';
+import { CONSTRUCTION, IDENTIFIER } from './constants.js';
+import { INITIATION, RESPONSE, MESSAGE_INITIATION, MESSAGE_RESPONSE, readU32, writeU32 } from './messages.js';
+
+const utf8 = new TextEncoder();
+const EMPTY = new Uint8Array(0);
+export const ZERO_KEY = new Uint8Array(32);
+
+/** Handshake states (wireguard-go's handshakeState). */
+export const HandshakeState = {
+  Zeroed: 0,
+  InitiationCreated: 1,
+  InitiationConsumed: 2,
+  ResponseCreated: 3,
+  ResponseConsumed: 4,
+} as const;
+export type HandshakeStateValue = (typeof HandshakeState)[keyof typeof HandshakeState];
+
+let chainKey0: Uint8Array | null = null;
+let hash0: Uint8Array | null = null;
+
+/** C0 = HASH(construction). Identical for every backend, so cached once. */
+export function initialChainKey(crypto: CryptoProvider): Uint8Array {
+  if (!chainKey0) chainKey0 = crypto.hash(utf8.encode(CONSTRUCTION));
+  return chainKey0;
+}
+
+/** H0 = HASH(C0 ‖ identifier). */
+export function initialHash(crypto: CryptoProvider): Uint8Array {
+  if (!hash0) hash0 = crypto.hash(initialChainKey(crypto), utf8.encode(IDENTIFIER));
+  return hash0;
+}
+
+/** HASH(H0 ‖ S_pub_responder): the hash both sides start from. */
+export function responderInitialHash(crypto: CryptoProvider, responderStatic: Uint8Array): Uint8Array {
+  return crypto.hash(initialHash(crypto), responderStatic);
+}
+
+export function clampPrivateKey(k: Uint8Array): Uint8Array {
+  k[0]! &= 248;
+  k[31] = (k[31]! & 127) | 64;
+  return k;
+}
+
+export function isZero(b: Uint8Array): boolean {
+  let acc = 0;
+  for (let i = 0; i < b.length; i++) acc |= b[i]!;
+  return acc === 0;
+}
+
+/** Constant-time equality of two byte arrays of equal length. */
+export function constantTimeEqual(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  let acc = 0;
+  for (let i = 0; i < a.length; i++) acc |= a[i]! ^ b[i]!;
+  return acc === 0;
+}
+
+/** Per-peer handshake state (one per peer, reused across handshakes). */
+export class Handshake {
+  state: HandshakeStateValue = HandshakeState.Zeroed;
+  hash: Uint8Array = new Uint8Array(32);
+  chainKey: Uint8Array = new Uint8Array(32);
+  /** All zeros means "no preshared key", exactly as WireGuard mixes it. */
+  presharedKey: Uint8Array = new Uint8Array(32);
+  localEphemeral: Uint8Array | null = null;
+  /** Our index for this handshake; -1 when none is registered. */
+  localIndex = -1;
+  remoteIndex = 0;
+  remoteEphemeral: Uint8Array = new Uint8Array(32);
+  /** DH(our static, their static); null when no private key or a low-order result. */
+  precomputedStaticStatic: Uint8Array | null = null;
+  /** HASH(H0 ‖ remoteStatic), used when we initiate. */
+  readonly remoteInitialHash: Uint8Array;
+  /** Greatest TAI64N timestamp accepted from this peer. */
+  lastTimestamp: Uint8Array = new Uint8Array(12);
+  lastInitiationConsumption = -Infinity;
+  lastSentHandshake = -Infinity;
+
+  constructor(
+    readonly remoteStatic: Uint8Array,
+    crypto: CryptoProvider,
+  ) {
+    this.remoteInitialHash = responderInitialHash(crypto, remoteStatic);
+  }
+
+  /** Forgets the in-flight handshake (not the replay/flood history). */
+  clear(): void {
+    this.state = HandshakeState.Zeroed;
+    this.hash.fill(0);
+    this.chainKey.fill(0);
+    this.localEphemeral?.fill(0);
+    this.localEphemeral = null;
+    this.remoteEphemeral.fill(0);
+    this.remoteIndex = 0;
+    this.localIndex = -1;
+  }
+}
+
+/**
+ * Fills bytes [0, mac1) of a 148-byte initiation and moves `hs` to
+ * InitiationCreated. Returns false (hs untouched) when a DH result is zero or
+ * the static-static DH is unavailable.
+ */
+export function createInitiation(
+  crypto: CryptoProvider,
+  hs: Handshake,
+  localStaticPublic: Uint8Array,
+  ephemeralPrivate: Uint8Array,
+  timestamp: Uint8Array,
+  senderIndex: number,
+  out: Uint8Array,
+): boolean {
+  if (!hs.precomputedStaticStatic) return false;
+  const ephemeralPublic = crypto.publicKey(ephemeralPrivate);
+  let hash = crypto.hash(hs.remoteInitialHash, ephemeralPublic);
+  let [chainKey] = crypto.kdf(1, initialChainKey(crypto), ephemeralPublic);
+  const es = crypto.sharedSecret(ephemeralPrivate, hs.remoteStatic);
+  if (!es) return false;
+  let key: Uint8Array;
+  [chainKey, key] = crypto.kdf(2, chainKey, es);
+
+  out[0] = MESSAGE_INITIATION;
+  out[1] = out[2] = out[3] = 0;
+  writeU32(out, INITIATION.sender, senderIndex);
+  out.set(ephemeralPublic, INITIATION.ephemeral);
+  crypto.seal(key, 0, localStaticPublic, hash, out, INITIATION.static);
+  hash = crypto.hash(hash, out.subarray(INITIATION.static, INITIATION.timestamp));
+  [chainKey, key] = crypto.kdf(2, chainKey, hs.precomputedStaticStatic);
+  crypto.seal(key, 0, timestamp, hash, out, INITIATION.timestamp);
+  hash = crypto.hash(hash, out.subarray(INITIATION.timestamp, INITIATION.mac1));
+
+  hs.hash = hash;
+  hs.chainKey = chainKey;
+  hs.localEphemeral = ephemeralPrivate;
+  hs.localIndex = senderIndex;
+  hs.state = HandshakeState.InitiationCreated;
+  return true;
+}
+
+export interface ConsumedInitiation {
+  remoteStatic: Uint8Array;
+  remoteIndex: number;
+  remoteEphemeral: Uint8Array;
+  timestamp: Uint8Array;
+  hash: Uint8Array;
+  chainKey: Uint8Array;
+}
+
+/**
+ * Decrypts an initiation addressed to us. `staticStaticFor` maps the
+ * decrypted initiator static key to the precomputed DH with it (undefined for
+ * an unknown peer, null for an unusable one). Returns null on any failure.
+ * Replay and flood checks are the caller's (they need the peer's history).
+ */
+export function consumeInitiation(
+  crypto: CryptoProvider,
+  msg: Uint8Array,
+  localPrivate: Uint8Array,
+  localInitialHash: Uint8Array,
+  staticStaticFor: (remoteStatic: Uint8Array) => Uint8Array | null | undefined,
+): ConsumedInitiation | null {
+  const ephemeral = msg.slice(INITIATION.ephemeral, INITIATION.ephemeral + 32);
+  let hash = crypto.hash(localInitialHash, ephemeral);
+  let [chainKey] = crypto.kdf(1, initialChainKey(crypto), ephemeral);
+  const es = crypto.sharedSecret(localPrivate, ephemeral);
+  if (!es) return null;
+  let key: Uint8Array;
+  [chainKey, key] = crypto.kdf(2, chainKey, es);
+  const encStatic = msg.subarray(INITIATION.static, INITIATION.timestamp);
+  const remoteStatic = new Uint8Array(32);
+  if (crypto.open(key, 0, encStatic, hash, remoteStatic, 0) !== 32) return null;
+  hash = crypto.hash(hash, encStatic);
+  const ss = staticStaticFor(remoteStatic);
+  if (!ss) return null;
+  [chainKey, key] = crypto.kdf(2, chainKey, ss);
+  const encTimestamp = msg.subarray(INITIATION.timestamp, INITIATION.mac1);
+  const timestamp = new Uint8Array(12);
+  if (crypto.open(key, 0, encTimestamp, hash, timestamp, 0) !== 12) return null;
+  hash = crypto.hash(hash, encTimestamp);
+  return { remoteStatic, remoteIndex: readU32(msg, INITIATION.sender), remoteEphemeral: ephemeral, timestamp, hash, chainKey };
+}
+
+/**
+ * Fills bytes [0, mac1) of a 92-byte response from a consumed initiation and
+ * moves `hs` to ResponseCreated. Returns false when hs is not in
+ * InitiationConsumed or a DH result is zero.
+ */
+export function createResponse(
+  crypto: CryptoProvider,
+  hs: Handshake,
+  ephemeralPrivate: Uint8Array,
+  senderIndex: number,
+  out: Uint8Array,
+): boolean {
+  if (hs.state !== HandshakeState.InitiationConsumed) return false;
+  const ephemeralPublic = crypto.publicKey(ephemeralPrivate);
+  let hash = crypto.hash(hs.hash, ephemeralPublic);
+  let [chainKey] = crypto.kdf(1, hs.chainKey, ephemeralPublic);
+  const ee = crypto.sharedSecret(ephemeralPrivate, hs.remoteEphemeral);
+  if (!ee) return false;
+  [chainKey] = crypto.kdf(1, chainKey, ee);
+  const se = crypto.sharedSecret(ephemeralPrivate, hs.remoteStatic);
+  if (!se) return false;
+  [chainKey] = crypto.kdf(1, chainKey, se);
+  let tau: Uint8Array, key: Uint8Array;
+  [chainKey, tau, key] = crypto.kdf(3, chainKey, hs.presharedKey);
+  hash = crypto.hash(hash, tau);
+
+  out[0] = MESSAGE_RESPONSE;
+  out[1] = out[2] = out[3] = 0;
+  writeU32(out, RESPONSE.sender, senderIndex);
+  writeU32(out, RESPONSE.receiver, hs.remoteIndex);
+  out.set(ephemeralPublic, RESPONSE.ephemeral);
+  crypto.seal(key, 0, EMPTY, hash, out, RESPONSE.empty);
+  hash = crypto.hash(hash, out.subarray(RESPONSE.empty, RESPONSE.mac1));
+
+  hs.hash = hash;
+  hs.chainKey = chainKey;
+  hs.localEphemeral = ephemeralPrivate;
+  hs.localIndex = senderIndex;
+  hs.state = HandshakeState.ResponseCreated;
+  return true;
+}
+
+export interface ConsumedResponse {
+  remoteIndex: number;
+  hash: Uint8Array;
+  chainKey: Uint8Array;
+}
+
+/** Processes a response to our initiation in `hs`; null on any failure. */
+export function consumeResponse(
+  crypto: CryptoProvider,
+  msg: Uint8Array,
+  hs: Handshake,
+  localPrivate: Uint8Array,
+): ConsumedResponse | null {
+  if (hs.state !== HandshakeState.InitiationCreated || !hs.localEphemeral) return null;
+  const ephemeral = msg.subarray(RESPONSE.ephemeral, RESPONSE.ephemeral + 32);
+  let hash = crypto.hash(hs.hash, ephemeral);
+  let [chainKey] = crypto.kdf(1, hs.chainKey, ephemeral);
+  const ee = crypto.sharedSecret(hs.localEphemeral, ephemeral);
+  if (!ee) return null;
+  [chainKey] = crypto.kdf(1, chainKey, ee);
+  const se = crypto.sharedSecret(localPrivate, ephemeral);
+  if (!se) return null;
+  [chainKey] = crypto.kdf(1, chainKey, se);
+  let tau: Uint8Array, key: Uint8Array;
+  [chainKey, tau, key] = crypto.kdf(3, chainKey, hs.presharedKey);
+  hash = crypto.hash(hash, tau);
+  const encNothing = msg.subarray(RESPONSE.empty, RESPONSE.mac1);
+  const scratch = new Uint8Array(0);
+  if (crypto.open(key, 0, encNothing, hash, scratch, 0) !== 0) return null;
+  hash = crypto.hash(hash, encNothing);
+  return { remoteIndex: readU32(msg, RESPONSE.sender), hash, chainKey };
+}
+
+/** (T_send, T_recv) = KDF2(C, ε) for the initiator, swapped for the responder. */
+export function deriveTransportKeys(
+  crypto: CryptoProvider,
+  chainKey: Uint8Array,
+  isInitiator: boolean,
+): { send: Uint8Array; recv: Uint8Array } {
+  const [t1, t2] = crypto.kdf(2, chainKey, EMPTY);
+  return isInitiator ? { send: t1, recv: t2 } : { send: t2, recv: t1 };
+}
