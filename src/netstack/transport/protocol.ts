@@ -53,9 +53,11 @@ export interface DeliveryResult {
   readonly defaultConsumed: boolean;
 }
 
+/** Nothing took it (no endpoint; the default handler was absent or returned false). */
 export const DELIVERY_UNCLAIMED: DeliveryResult = Object.freeze({ handled: false, defaultConsumed: false });
+/** A registered endpoint took it; the default handler was not called. */
 export const DELIVERY_ENDPOINT: DeliveryResult = Object.freeze({ handled: true, defaultConsumed: false });
-export const DELIVERY_DEFAULT_DECLINED: DeliveryResult = Object.freeze({ handled: true, defaultConsumed: false });
+/** The default handler returned true: it owns the packet; built-in answers are suppressed. */
 export const DELIVERY_DEFAULT_CONSUMED: DeliveryResult = Object.freeze({ handled: true, defaultConsumed: true });
 
 /** Default handler for packets no endpoint claimed; returns true when it consumed the packet. */
@@ -114,8 +116,10 @@ export interface TransportStack {
    * Route toward `dst`. With `src` given it must be an own address of the
    * chosen NIC unless the stack allows spoofing (or it is a temporary address
    * the NIC accepted in promiscuous mode). `nic` restricts to one NIC.
+   * `anySource` skips the source check: for answers sent from a temporary
+   * (promiscuous) address a forwarder accepted.
    */
-  findRoute(family: IpFamily, dst: Uint8Array, src?: Uint8Array | null, nic?: NicId): Route | null;
+  findRoute(family: IpFamily, dst: Uint8Array, src?: Uint8Array | null, nic?: NicId, anySource?: boolean): Route | null;
   /**
    * Send transport bytes `buf[offset..]` (header with checksum already filled
    * in) over `route`. When `offset` is at least the IP header length the

@@ -1,0 +1,21 @@
+/** Public surface of the netstack. */
+export * from './addr.js';
+export * from './header/errors.js';
+export * from './header/ipv4.js';
+export * from './header/ipv6.js';
+export * from './header/icmpv4.js';
+export * from './header/icmpv6.js';
+export * from './header/udp.js';
+export { checksum, finish, pseudoHeaderSum, sum16 } from './header/checksum.js';
+export type { LinkDispatcher, LinkEndpoint } from './link/endpoint.js';
+export { ChannelEndpoint, type ChannelOptions } from './link/channel.js';
+export { PcapTap, pcapGlobalHeader, pcapRecord, type PcapSink, LINKTYPE_RAW } from './link/pcap.js';
+export { FaultyLink, mulberry32, type FaultOptions } from './link/fault.js';
+export { Reassembler, type ReassemblyLimits } from './network/reassembly.js';
+export { Stack, type StackOptions, type RawObserver } from './stack.js';
+export * from './stats.js';
+export * from './transport/protocol.js';
+export { IcmpTransport, IcmpEchoEndpoint, IcmpForwarder, buildEchoReply } from './transport/icmp.js';
+export type { IcmpEchoMessage, IcmpForwarderRequest, IcmpForwarderHandler } from './transport/icmp.js';
+export { UdpProtocol, UdpEndpoint, UdpForwarder } from './transport/udp.js';
+export type { UdpDatagram, UdpForwarderRequest, UdpForwarderHandler, UdpSendOptions } from './transport/udp.js';

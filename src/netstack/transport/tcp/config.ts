@@ -1,0 +1,56 @@
+/** Tunables of the TCP implementation, with defaults close to Linux where RFCs leave room. */
+import type { CongestionAlgorithm } from './congestion.js';
+
+export interface TcpConfig {
+  /** Bytes `write` accepts before it returns short (send buffer). */
+  sendBufferSize: number;
+  /** Receive buffer: bounds the advertised window and stored out-of-order data. */
+  receiveBufferSize: number;
+  congestion: CongestionAlgorithm;
+  sack: boolean;
+  timestamps: boolean;
+  windowScaling: boolean;
+  /** RFC 6298 bounds and first value (ms). RFC 6298 says 1 s minimum; Linux uses 200 ms. */
+  minRto: number;
+  maxRto: number;
+  initialRto: number;
+  /** Delayed-ACK timeout (ms). */
+  delayedAckMs: number;
+  /** Maximum segment lifetime; TIME_WAIT lasts 2·MSL. */
+  mslMs: number;
+  /** How long an orphaned (closed) connection may sit in FIN_WAIT_2. */
+  finWait2TimeoutMs: number;
+  /** SYN / SYN-ACK retransmissions before giving up. */
+  synRetries: number;
+  /** Data retransmission timeouts in a row before ETIMEDOUT. */
+  retries: number;
+  keepAliveIdleMs: number;
+  keepAliveIntervalMs: number;
+  keepAliveCount: number;
+  /** Out-of-order ranges kept per connection (holes beyond are dropped). */
+  maxOutOfOrderRanges: number;
+  /** Nagle off by default? (Node's net.Socket leaves Nagle on.) */
+  noDelay: boolean;
+}
+
+export const DEFAULT_TCP_CONFIG: Readonly<TcpConfig> = Object.freeze({
+  sendBufferSize: 512 * 1024,
+  receiveBufferSize: 512 * 1024,
+  congestion: 'cubic',
+  sack: true,
+  timestamps: true,
+  windowScaling: true,
+  minRto: 200,
+  maxRto: 60_000,
+  initialRto: 1000,
+  delayedAckMs: 40,
+  mslMs: 30_000,
+  finWait2TimeoutMs: 60_000,
+  synRetries: 6,
+  retries: 15,
+  keepAliveIdleMs: 7_200_000,
+  keepAliveIntervalMs: 75_000,
+  keepAliveCount: 9,
+  maxOutOfOrderRanges: 32,
+  noDelay: false,
+});
