@@ -398,8 +398,14 @@ export function buildEchoReply(tp: TransportPacket, offset: number): Uint8Array 
 /** The request an IcmpForwarder handler receives. */
 export interface IcmpForwarderRequest {
   readonly id: { readonly localAddress: Uint8Array; readonly remoteAddress: Uint8Array; readonly ident: number };
+  /** The request's source (remote) and destination (our side; maybe temporary). */
+  readonly src: Uint8Array;
+  readonly dst: Uint8Array;
+  /** ICMP type and code (8/128 = echo request); icmpType/icmpCode are aliases. */
   readonly type: number;
   readonly code: number;
+  readonly icmpType: number;
+  readonly icmpCode: number;
   /** The whole IP packet (read-only view, valid during the handler call). */
   readonly packet: Uint8Array;
   readonly nic: NicId;
@@ -430,8 +436,12 @@ export class IcmpForwarder {
       let active = true;
       const req: IcmpForwarderRequest = {
         id: { localAddress: tp.dst, remoteAddress: tp.src, ident: m.length >= 8 ? (m[4]! << 8) | m[5]! : 0 },
+        src: tp.src,
+        dst: tp.dst,
         type: m[0]!,
         code: m[1]!,
+        icmpType: m[0]!,
+        icmpCode: m[1]!,
         packet: tp.network,
         nic: tp.nic,
         family: tp.family,
