@@ -2,7 +2,7 @@
 export { ConfigError } from './errors.js';
 export { parseConfig, type ParseOptions } from './parse.js';
 export { serializeConfig } from './serialize.js';
-export { stripConfig } from './strip.js';
+export { stripConfig, firstNonWgLine, type StrippedLine } from './strip.js';
 export { configPermissionWarning } from './permissions.js';
 export { resolveEndpoints, type Lookup } from './resolve.js';
 export {
