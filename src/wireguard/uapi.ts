@@ -8,6 +8,7 @@
  */
 import { AllowedIPs, formatCidr, formatIP, parseCidr, parseIP } from './allowedips.js';
 import { MAX_PEERS } from './constants.js';
+import type { Device, Peer } from './device.js';
 
 export const UAPI_EINVAL = -22;
 /** A line that is not `key=value` (wireguard-go answers EPROTO for it). */
@@ -49,6 +50,11 @@ export interface UapiDevice<P extends UapiPeer = UapiPeer> {
   removeAllPeers(): void;
 }
 
+// The real Device must keep satisfying the surface above (compile-time check).
+type DeviceFitsUapi = Device extends UapiDevice<Peer> ? true : never;
+const deviceFitsUapi: DeviceFitsUapi = true;
+void deviceFitsUapi;
+
 export interface UapiSetResult {
   errno: number;
   error?: string;
@@ -77,7 +83,7 @@ export function formatEndpoint(ep: UapiEndpoint): string {
 }
 
 /** The full `get=1` answer, ending with 'errno=0\n\n'. */
-export function uapiGet(device: UapiDevice): string {
+export function uapiGet<P extends UapiPeer>(device: UapiDevice<P>): string {
   const out: string[] = [];
   if (!isZero(device.privateKey)) out.push(`private_key=${hexKey(device.privateKey)}`);
   if (device.listenPort !== 0) out.push(`listen_port=${device.listenPort}`);
@@ -383,7 +389,7 @@ function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
  * Applies a set body (the lines after 'set=1', up to the first empty line or
  * the end of the text). All-or-nothing: on any error nothing is changed.
  */
-export function uapiSet(device: UapiDevice, body: string, now: number, opts: { maxPeers?: number } = {}): UapiSetResult {
+export function uapiSet<P extends UapiPeer>(device: UapiDevice<P>, body: string, now: number, opts: { maxPeers?: number } = {}): UapiSetResult {
   let ops: Op[];
   try {
     const existing = new Set<string>();
@@ -407,7 +413,7 @@ export function uapiSet(device: UapiDevice, body: string, now: number, opts: { m
  * One framed request ('get=1\n\n' or 'set=1\n…\n\n') → the full answer text.
  * Anything else is answered 'errno=-22\n\n'.
  */
-export function handleUapiRequest(device: UapiDevice, request: string, now: number, opts: { maxPeers?: number } = {}): string {
+export function handleUapiRequest<P extends UapiPeer>(device: UapiDevice<P>, request: string, now: number, opts: { maxPeers?: number } = {}): string {
   if (request.startsWith('get=1\n')) {
     if (request.length < 7 || request.charCodeAt(6) !== 10) return `errno=${UAPI_EINVAL}\n\n`;
     return uapiGet(device);

@@ -323,3 +323,60 @@ describe('handleUapiRequest', () => {
     );
   });
 });
+
+describe('against the real Device', async () => {
+  const { Device } = await import('../../src/wireguard/device.js');
+  const { nobleCrypto } = await import('../../src/crypto/index.js');
+  function makeDevice(): { dev: InstanceType<typeof Device>; sent: Array<{ to: UapiEndpoint; len: number }> } {
+    const sent: Array<{ to: UapiEndpoint; len: number }> = [];
+    const dev = new Device({
+      io: { sendDatagram: (data, to) => sent.push({ to: { ...to }, len: data.length }), deliverPacket: () => {} },
+      crypto: nobleCrypto,
+      random: (n) => new Uint8Array(n).fill(7),
+    });
+    return { dev, sent };
+  }
+  const BODY =
+    `private_key=${K(1)}\nlisten_port=51820\nreplace_peers=true\n` +
+    `public_key=${K(0xaa)}\npreshared_key=${K(0x55)}\nendpoint=192.0.2.1:51821\nreplace_allowed_ips=true\nallowed_ip=10.0.0.2/32\nallowed_ip=fd00::2/128\n` +
+    `public_key=${K(0xbb)}\nendpoint=[2001:db8::1]:51820\nreplace_allowed_ips=true\nallowed_ip=0.0.0.0/0\nallowed_ip=::/0\n\n`;
+
+  it('set then get, byte-exact', () => {
+    const { dev } = makeDevice();
+    expect(handleUapiRequest(dev, 'set=1\n' + BODY, 1000)).toBe('errno=0\n\n');
+    expect(handleUapiRequest(dev, 'get=1\n\n', 1000)).toBe(
+      `private_key=${K(1)}\nlisten_port=51820\n` +
+        `public_key=${K(0xaa)}\npreshared_key=${K(0x55)}\nprotocol_version=1\nendpoint=192.0.2.1:51821\n` +
+        'last_handshake_time_sec=0\nlast_handshake_time_nsec=0\ntx_bytes=0\nrx_bytes=0\npersistent_keepalive_interval=0\n' +
+        'allowed_ip=10.0.0.2/32\nallowed_ip=fd00::2/128\n' +
+        `public_key=${K(0xbb)}\npreshared_key=${ZERO}\nprotocol_version=1\nendpoint=[2001:db8::1]:51820\n` +
+        'last_handshake_time_sec=0\nlast_handshake_time_nsec=0\ntx_bytes=0\nrx_bytes=0\npersistent_keepalive_interval=0\n' +
+        'allowed_ip=0.0.0.0/0\nallowed_ip=::/0\nerrno=0\n\n',
+    );
+    const buf = new Uint8Array([10, 0, 0, 2]);
+    expect(dev.allowedIPs.lookup(4, buf, 0)).toBe(dev.getPeer(key(0xaa)));
+  });
+
+  it('turning on persistent keepalive starts traffic to the endpoint', () => {
+    const { dev, sent } = makeDevice();
+    expect(uapiSet(dev, BODY, 1000).errno).toBe(0);
+    expect(sent.length).toBe(0);
+    expect(uapiSet(dev, `public_key=${K(0xaa)}\npersistent_keepalive_interval=25\n\n`, 2000).errno).toBe(0);
+    expect(sent.length).toBeGreaterThan(0);
+    expect(sent[0]!.to).toEqual({ address: '192.0.2.1', port: 51821 });
+  });
+
+  it('own key section ignored; failures leave the real device untouched', () => {
+    const { dev } = makeDevice();
+    expect(uapiSet(dev, BODY, 0).errno).toBe(0);
+    const own = hx(dev.publicKey!);
+    expect(uapiSet(dev, `public_key=${own}\nallowed_ip=10.7.0.0/16\n\n`, 0).errno).toBe(0);
+    expect(dev.peerCount).toBe(2);
+    const before = uapiGet(dev);
+    expect(uapiSet(dev, `private_key=${ZERO}\nreplace_peers=true\npublic_key=${K(3)}\nallowed_ip=1.2.3.4/40\n\n`, 0).errno).toBe(-22);
+    expect(uapiGet(dev)).toBe(before);
+    expect(uapiSet(dev, `private_key=${ZERO}\n\n`, 0).errno).toBe(0);
+    expect(dev.privateKey).toBeNull();
+    expect(uapiGet(dev).startsWith('listen_port=51820\npublic_key=')).toBe(true);
+  });
+});
