@@ -62,10 +62,10 @@ export function decisionReplies(d: Decision): boolean {
  */
 export interface EchoRequestView {
   readonly family: 4 | 6;
-  /** The request's destination (our side). */
-  readonly dst: Uint8Array;
+  /** `localAddress` is the request's destination (our side). */
+  readonly id: { readonly localAddress: Uint8Array };
   /** ICMP type of the message (8 = IPv4 echo request, 128 = IPv6 echo request). */
-  readonly icmpType: number;
+  readonly type: number;
   /** Ask the stack to send the standard Echo Reply; true the first time. */
   reply(): boolean;
 }
@@ -114,8 +114,8 @@ export class ReachabilityPolicy<P extends PolicyPeer> {
    */
   handle(req: EchoRequestView, now: number): boolean {
     const echo = req.family === 4 ? ICMPV4_ECHO_REQUEST : ICMPV6_ECHO_REQUEST;
-    if (req.icmpType !== echo) return false;
-    const d = this.decide(req.family, req.dst, this.sourcePeer, now);
+    if (req.type !== echo) return false;
+    const d = this.decide(req.family, req.id.localAddress, this.sourcePeer, now);
     if (decisionReplies(d)) req.reply();
     this.counts[d]!++;
     return true;

@@ -34,8 +34,8 @@ function req(dst: string, icmpType?: number): EchoRequestView & { replies: numbe
   const family = d.length === 4 ? 4 : 6;
   const r = {
     family: family as 4 | 6,
-    dst: d,
-    icmpType: icmpType ?? (family === 4 ? 8 : 128),
+    id: { localAddress: d },
+    type: icmpType ?? (family === 4 ? 8 : 128),
     replies: 0,
     reply() {
       r.replies++;
