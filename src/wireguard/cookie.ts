@@ -9,6 +9,7 @@
 import type { CryptoProvider } from '../crypto/provider.js';
 import { COOKIE_REFRESH_TIME, LABEL_COOKIE, LABEL_MAC1 } from './constants.js';
 import { COOKIE_REPLY, COOKIE_REPLY_SIZE, MESSAGE_COOKIE_REPLY, writeU32 } from './messages.js';
+import { parseIP } from './allowedips.js';
 import { constantTimeEqual } from './noise.js';
 
 const utf8 = new TextEncoder();
@@ -133,4 +134,24 @@ export class CookieGenerator {
   hasCookie(now: number): boolean {
     return this.cookie !== null && now - this.cookieSet <= COOKIE_REFRESH_TIME;
   }
+}
+
+/** An endpoint address as 4 or 16 bytes (an IPv6 %zone is ignored), or null. */
+export function endpointIP(address: string): Uint8Array | null {
+  const pct = address.indexOf('%');
+  return parseIP(pct < 0 ? address : address.slice(0, pct));
+}
+
+/**
+ * The bytes that identify a datagram's source for cookies: address ‖ port
+ * (big-endian). Opaque to the peer, so the layout is ours. A non-IP address
+ * (an adapter-specific name) is keyed on its text.
+ */
+export function sourceBytes(address: string, port: number): Uint8Array {
+  const ip = endpointIP(address) ?? utf8.encode(address);
+  const out = new Uint8Array(ip.length + 2);
+  out.set(ip);
+  out[ip.length] = (port >> 8) & 0xff;
+  out[ip.length + 1] = port & 0xff;
+  return out;
 }

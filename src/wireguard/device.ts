@@ -25,8 +25,7 @@ import {
   UNDER_LOAD_AFTER_TIME,
   UNDER_LOAD_THRESHOLD,
 } from './constants.js';
-import { CookieChecker } from './cookie.js';
-import { parseIpAddress, sourceBytes } from './ipaddr.js';
+import { CookieChecker, endpointIP, sourceBytes } from './cookie.js';
 import { Keypair } from './keypair.js';
 import {
   INITIATION_SIZE,
@@ -663,7 +662,7 @@ export class Device implements PeerHost {
         }
         return;
       }
-      const ip = parseIpAddress(from.address);
+      const ip = endpointIP(from.address);
       if (ip && !this.rateLimiter.allow(ip, now)) {
         this.stats.dropped['rate-limited']++;
         return;
