@@ -164,12 +164,16 @@ export function parseConfig(text: string, fileName: string, opts: ParseOptions =
     const eq = line.text.indexOf('=');
     if (eq === -1) fail(line.no, undefined, `expected \`Key = Value' or a [Section] header, got \`${line.text}'`);
     const keyText = line.text.slice(0, eq).replace(/\s+/g, '');
+    // A missing "=" after the key can glue a secret onto it ("PrivateKey<base64>="): never echo much of it.
+    const shownKey = keyText.length > 24 ? `${keyText.slice(0, 20)}…` : keyText;
     const lkey = keyText.toLowerCase();
-    if (!section) fail(line.no, keyText, `key outside any section (expected an [Interface] or [Peer] header first)`);
+    if (!section) fail(line.no, shownKey, `key outside any section (expected an [Interface] or [Peer] header first)`);
     const s = section!;
     const key = KEYS[s.kind][lkey];
     if (key === undefined) {
-      fail(line.no, keyText, `unknown key in ${SECTION_TITLE[s.kind]} (expected one of ${Object.values(KEYS[s.kind]).join(', ')})`);
+      const glued = Object.keys(KEYS[s.kind]).find((k) => lkey.startsWith(k));
+      if (glued) fail(line.no, KEYS[s.kind][glued], 'expected "=" between the key and its value');
+      fail(line.no, shownKey, `unknown key in ${SECTION_TITLE[s.kind]} (expected one of ${Object.values(KEYS[s.kind]).join(', ')})`);
     }
     const k = key!;
     // Hooks keep everything after "=" including "#" (wg-quick passes them to bash as written).
