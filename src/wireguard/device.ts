@@ -52,7 +52,7 @@ import {
   deriveTransportKeys,
   responderInitialHash,
 } from './noise.js';
-import { Peer, toHex, type Endpoint, type PeerHost } from './peer.js';
+import { Peer, copyEndpoint, toHex, type Endpoint, type PeerHost } from './peer.js';
 import { RateLimiter } from './ratelimiter.js';
 import { tai64n, tai64nAfter } from './tai64n.js';
 import type { TimerActions } from './timers.js';
@@ -214,6 +214,9 @@ export class Device implements PeerHost {
       sendKeepalive: (peer, now) => this.sendKeepalive(peer, now),
       sendHandshakeInitiation: (peer, isRetry, now) => this.sendHandshakeInitiation(peer, isRetry, now),
       flushStaged: (peer) => peer.flushStaged(),
+      clearEndpointSource: (peer) => {
+        if (peer.endpoint) peer.clearSourceOnSend = true;
+      },
       zeroKeyMaterial: (peer) => this.zeroKeyMaterial(peer),
       scheduled: (at) => this.scheduleAt(at),
     };
@@ -391,10 +394,14 @@ export class Device implements PeerHost {
   // ---------------------------------------------------------------- output
 
   private sendTo(peer: Peer, data: Uint8Array): boolean {
-    const ep = peer.endpoint;
+    let ep = peer.endpoint;
     if (!ep) {
       this.stats.dropped['no-endpoint']++;
       return false;
+    }
+    if (peer.clearSourceOnSend) {
+      peer.clearSourceOnSend = false;
+      if (ep.localAddress !== undefined) ep = peer.endpoint = { address: ep.address, port: ep.port };
     }
     this.stats.txDatagrams++;
     this.stats.txBytes += data.length;
@@ -625,8 +632,9 @@ export class Device implements PeerHost {
 
   private updateEndpoint(peer: Peer, from: Endpoint): void {
     const ep = peer.endpoint;
-    if (ep === null || ep.port !== from.port || ep.address !== from.address) {
-      peer.endpoint = { address: from.address, port: from.port };
+    peer.clearSourceOnSend = false;
+    if (ep === null || ep.port !== from.port || ep.address !== from.address || ep.localAddress !== from.localAddress) {
+      peer.endpoint = copyEndpoint(from);
     }
   }
 

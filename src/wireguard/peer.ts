@@ -14,6 +14,13 @@ export interface Endpoint {
   /** '1.2.3.4' or IPv6 text without brackets. */
   address: string;
   port: number;
+  /**
+   * Optional, for "sticky" sockets: the local address the datagram arrived on
+   * (adapter-defined text). Kept with the roamed endpoint so replies leave from
+   * it; dropped before the next send after a handshake retry (wireguard-go's
+   * markEndpointSrcForClearing), in case that address is the trouble.
+   */
+  localAddress?: string;
 }
 
 /** What a Peer needs from its Device. */
@@ -42,6 +49,8 @@ export class Peer {
   /** Bytes of WireGuard datagrams sent to / received from this peer. */
   txBytes = 0;
   rxBytes = 0;
+  /** Forget endpoint.localAddress at the next send (see Endpoint). */
+  clearSourceOnSend = false;
   /** Set when removed from its device, or for a peer whose key is our own (ignored, as wireguard-go). */
   removed = false;
   readonly dummy: boolean;
@@ -83,7 +92,8 @@ export class Peer {
   }
 
   setEndpoint(endpoint: Endpoint | null): void {
-    this.endpoint = endpoint ? { address: endpoint.address, port: endpoint.port } : null;
+    this.endpoint = endpoint ? copyEndpoint(endpoint) : null;
+    this.clearSourceOnSend = false;
   }
 
   /** Seconds (0 = off). Turning it on sends a keepalive (or starts a handshake) right away. */
@@ -132,6 +142,10 @@ export class Peer {
     this.stagedHead = 0;
     this.stagedLength = 0;
   }
+}
+
+export function copyEndpoint(e: Endpoint): Endpoint {
+  return e.localAddress === undefined ? { address: e.address, port: e.port } : { address: e.address, port: e.port, localAddress: e.localAddress };
 }
 
 function isLive(kp: Keypair | null, now: number): boolean {

@@ -15,6 +15,8 @@ export interface TimerActions<P> {
   /** Stage a keepalive and send staged packets (may start a handshake). */
   sendKeepalive(peer: P, now: number): void;
   sendHandshakeInitiation(peer: P, isRetry: boolean, now: number): void;
+  /** Before a retry: stop pinning the local source address (sticky sockets). */
+  clearEndpointSource(peer: P): void;
   /** Retries exhausted: drop staged packets. */
   flushStaged(peer: P): void;
   /** 540 s after the last session: wipe keypairs and handshake state. */
@@ -107,6 +109,7 @@ export class PeerTimers {
         if (this.zeroKeyMaterial === Infinity) this.zeroKeyMaterial = this.arm(now + ZERO_KEY_MATERIAL_AFTER);
       } else {
         this.handshakeAttempts++;
+        actions.clearEndpointSource(peer);
         actions.sendHandshakeInitiation(peer, true, now);
       }
     }
@@ -120,6 +123,7 @@ export class PeerTimers {
     }
     if (this.newHandshake <= now) {
       this.newHandshake = Infinity;
+      actions.clearEndpointSource(peer);
       actions.sendHandshakeInitiation(peer, false, now);
     }
     if (this.zeroKeyMaterial <= now) {

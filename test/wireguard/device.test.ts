@@ -263,6 +263,22 @@ describe.each([
     expect(p.b.device.stats.dropped['decrypt-failed']).toBe(1);
   });
 
+  it('keeps the local address a peer reached (sticky source) and forgets it when a handshake is retried', () => {
+    const p = makePair(crypto);
+    establish(p);
+    p.a.device.sendPacket(ipv4Packet(A_IP, B_IP), p.sim.now);
+    const dgram = p.a.sentOfType(4).at(-1)!.data;
+    p.b.device.receiveDatagram(dgram, { address: '192.0.2.1', port: 51820, localAddress: '192.0.2.2' }, p.sim.now);
+    expect(p.peerA.endpoint).toEqual({ address: '192.0.2.1', port: 51820, localAddress: '192.0.2.2' });
+    p.b.device.sendPacket(ipv4Packet(B_IP, A_IP), p.sim.now);
+    expect(p.b.sent.at(-1)!.to.localAddress).toBe('192.0.2.2');
+    // B's data goes unanswered: the new-handshake timer clears the pinned source
+    p.sim.filter = (d) => d.from !== 'A';
+    p.sim.advance(16_000);
+    const retry = p.b.sentOfType(1).at(-1)!;
+    expect(retry.to).toEqual({ address: '192.0.2.1', port: 51820 });
+  });
+
   it('under load answers an initiation without mac2 with a cookie; the retry with mac2 succeeds', () => {
     const p = makePair(crypto, { underLoadThreshold: 0 });
     p.a.device.sendPacket(ipv4Packet(A_IP, B_IP), p.sim.now);
