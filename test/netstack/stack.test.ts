@@ -1,0 +1,159 @@
+import { describe, expect, it } from 'vitest';
+import { Stack } from '../../src/netstack/stack.js';
+import { ChannelEndpoint } from '../../src/netstack/link/channel.js';
+import { parseAddress } from '../../src/netstack/addr.js';
+import { buildIpv4 } from '../../src/netstack/header/ipv4.js';
+import { buildIcmpv4 } from '../../src/netstack/header/icmpv4.js';
+import { buildIcmpv6 } from '../../src/netstack/header/icmpv6.js';
+import { buildIpv6 } from '../../src/netstack/header/ipv6.js';
+import {
+  TRANSPORT_HEADROOM,
+  type TransportControl,
+  type TransportPacket,
+  type TransportProtocol,
+  type TransportStack,
+} from '../../src/netstack/transport/protocol.js';
+import { addrs, setup } from './helpers.js';
+
+/** A stand-in for TCP to exercise the registration interface. */
+class FakeProto implements TransportProtocol {
+  readonly protocol = 6;
+  stack: TransportStack | null = null;
+  delivered: TransportPacket[] = [];
+  unclaimed: TransportPacket[] = [];
+  controls: TransportControl[] = [];
+  claim = true;
+  deadline: number | undefined = undefined;
+  ticks: number[] = [];
+  attach(s: TransportStack) {
+    this.stack = s;
+  }
+  deliver(p: TransportPacket) {
+    this.delivered.push(p);
+    return this.claim;
+  }
+  handleUnclaimed(p: TransportPacket) {
+    this.unclaimed.push(p);
+  }
+  handleControl(c: TransportControl) {
+    this.controls.push(c);
+  }
+  nextDeadline() {
+    return this.deadline;
+  }
+  tick(now: number) {
+    this.ticks.push(now);
+  }
+}
+
+describe('stack: transport registration', () => {
+  it('delivers, falls back to the default handler, reports unclaimed only for own addresses', () => {
+    const { stack, link } = setup();
+    stack.setPromiscuous(1, true);
+    const tcp = new FakeProto();
+    stack.registerTransportProtocol(6, tcp);
+    expect(tcp.stack).toBe(stack);
+    const a = addrs(4);
+    const pkt = (dst: Uint8Array) => buildIpv4({ ttl: 64, protocol: 6, src: a.remote, dst, tos: 4 }, new Uint8Array(20));
+    link.injectInbound(pkt(a.local), 5);
+    expect(tcp.delivered.length).toBe(1);
+    const d = tcp.delivered[0]!;
+    expect([d.family, d.protocol, d.networkHeaderLength, d.payload.length, d.temporary, d.tos, d.ttl, d.now]).toEqual([4, 6, 20, 20, false, 4, 64, 5]);
+    tcp.claim = false;
+    let handled = 0;
+    stack.setTransportProtocolHandler(6, () => (handled++, false));
+    link.injectInbound(pkt(a.local));
+    link.injectInbound(pkt(a.temp));
+    expect(handled).toBe(2);
+    expect(tcp.unclaimed.length).toBe(1);
+    expect(tcp.unclaimed[0]!.temporary).toBe(false);
+    stack.setTransportProtocolHandler(6, () => true);
+    link.injectInbound(pkt(a.local));
+    expect(tcp.unclaimed.length).toBe(1);
+    const st = stack.stats.transport.get(6)!;
+    expect(st).toEqual({ received: 4, endpointDelivered: 1, consumedByHandler: 1, unclaimed: 2, silentDrops: 1 });
+  });
+
+  it('sendTransport writes the IP header in place into the headroom', () => {
+    const { stack, link } = setup();
+    const a = addrs(6);
+    const route = stack.findRoute(6, a.remote)!;
+    expect(Array.from(route.src)).toEqual(Array.from(a.local));
+    const buf = new Uint8Array(TRANSPORT_HEADROOM + 4);
+    buf.set([1, 2, 3, 4], TRANSPORT_HEADROOM);
+    expect(stack.sendTransport(route, 6, buf, TRANSPORT_HEADROOM, { tos: 0x28, ttl: 9 })).toBe('ok');
+    const out = link.read()!;
+    expect(out.buffer).toBe(buf.buffer);
+    expect(out.length).toBe(44);
+    expect([out[0], out[1], out[6], out[7]]).toEqual([0x62, 0x80, 6, 9]);
+  });
+
+  it('control messages: ICMP errors quoting our packets reach the protocol; PTB lowers the path MTU', () => {
+    const { stack, link } = setup();
+    const tcp = new FakeProto();
+    stack.registerTransportProtocol(6, tcp);
+    const a = addrs(4);
+    const ours = buildIpv4({ ttl: 64, protocol: 6, src: a.local, dst: a.remote }, Uint8Array.of(0, 80, 0x9c, 0x40, 0, 0, 0, 1));
+    const err = buildIpv4({ ttl: 64, protocol: 1, src: a.remote, dst: a.local }, buildIcmpv4(3, 4, 1000, ours));
+    link.injectInbound(err);
+    expect(tcp.controls.length).toBe(1);
+    expect(tcp.controls[0]!.kind).toBe('packet-too-big');
+    expect(tcp.controls[0]!.mtu).toBe(1000);
+    expect(Array.from(tcp.controls[0]!.transport.subarray(0, 4))).toEqual([0, 80, 0x9c, 0x40]);
+    expect(stack.findRoute(4, a.remote)!.mtu).toBe(1000);
+    // IPv6 packet too big.
+    const b = addrs(6);
+    const ours6 = buildIpv6({ nextHeader: 6, hopLimit: 64, src: b.local, dst: b.remote }, new Uint8Array(8));
+    link.injectInbound(buildIpv6({ nextHeader: 58, hopLimit: 64, src: b.remote, dst: b.local }, buildIcmpv6(b.remote, b.local, 2, 0, 1300, ours6)));
+    expect(tcp.controls[1]!.kind).toBe('packet-too-big');
+    expect(stack.findRoute(6, b.remote)!.mtu).toBe(1300);
+    expect(link.drain()).toEqual([]);
+  });
+
+  it('nextDeadline and tick include registered protocols', () => {
+    const { stack } = setup();
+    const tcp = new FakeProto();
+    stack.registerTransportProtocol(6, tcp);
+    expect(stack.nextDeadline()).toBeUndefined();
+    tcp.deadline = 1234;
+    expect(stack.nextDeadline()).toBe(1234);
+    stack.tick(1234);
+    expect(tcp.ticks).toEqual([1234]);
+    expect(stack.now()).toBe(1234);
+  });
+});
+
+describe('stack: addresses and routes', () => {
+  it('longest prefix wins; source follows the NIC; removal works', () => {
+    const stack = new Stack();
+    const l1 = new ChannelEndpoint({ mtu: 1400 });
+    const l2 = new ChannelEndpoint({ mtu: 1280 });
+    stack.createNic(1, l1);
+    stack.createNic(2, l2);
+    stack.addAddress(1, '10.0.0.1/24');
+    stack.addAddress(2, '192.168.1.1/24');
+    stack.addRoute('0.0.0.0/0', 1);
+    stack.addRoute('192.168.0.0/16', 2);
+    const r = stack.findRoute(4, parseAddress('192.168.7.7'))!;
+    expect(r.nic).toBe(2);
+    expect(r.mtu).toBe(1280);
+    expect(Array.from(r.src)).toEqual([192, 168, 1, 1]);
+    expect(stack.findRoute(4, parseAddress('8.8.8.8'))!.nic).toBe(1);
+    expect(stack.findRoute(6, parseAddress('::1'))).toBeNull();
+    expect(stack.removeRoute('192.168.0.0/16')).toBe(1);
+    expect(stack.findRoute(4, parseAddress('192.168.7.7'))!.nic).toBe(1);
+    expect(stack.isLocalAddress(4, parseAddress('10.0.0.1'))).toBe(true);
+    expect(stack.removeAddress(1, '10.0.0.1')).toBe(true);
+    expect(stack.isLocalAddress(4, parseAddress('10.0.0.1'))).toBe(false);
+    expect(stack.findRoute(4, parseAddress('8.8.8.8'))).toBeNull();
+  });
+
+  it('drops packets for foreign destinations without promiscuous mode; IPv6 routing header with segments left', () => {
+    const { stack, link } = setup();
+    const b = addrs(6);
+    const rh = Uint8Array.from([59, 0, 0, 1, 0, 0, 0, 0]);
+    link.injectInbound(buildIpv6({ nextHeader: 43, hopLimit: 5, src: b.remote, dst: b.local }, rh));
+    expect(stack.stats.ipv6.routingHeaderDropped).toBe(1);
+    expect(link.drain()).toEqual([]);
+  });
+});
