@@ -102,7 +102,7 @@ export function parseConfig(text: string, fileName: string, opts: ParseOptions =
         const peer: PeerConfig = { publicKey: p.publicKey!, allowedIPs: p.allowedIPs };
         if (p.presharedKey) peer.presharedKey = p.presharedKey;
         if (p.endpoint) peer.endpoint = p.endpoint;
-        if (p.persistentKeepalive) peer.persistentKeepalive = p.persistentKeepalive;
+        if (p.persistentKeepalive !== undefined) peer.persistentKeepalive = p.persistentKeepalive;
         cfg.peers.push(peer);
         break;
       }
@@ -208,8 +208,7 @@ export function parseConfig(text: string, fileName: string, opts: ParseOptions =
           case 'fwmark': {
             const v = parseFwMark(compact);
             if (v === null) bad('expected off, or a number 0-0xffffffff (decimal or 0x hex)');
-            if (v) itf.fwMark = v;
-            else delete itf.fwMark;
+            itf.fwMark = v!;
             break;
           }
           case 'address':
@@ -278,8 +277,7 @@ export function parseConfig(text: string, fileName: string, opts: ParseOptions =
           case 'persistentkeepalive': {
             const v = parsePersistentKeepalive(compact);
             if (v === null) bad('expected off, or an interval in seconds 0-65535');
-            if (v) p.persistentKeepalive = v;
-            else delete p.persistentKeepalive;
+            p.persistentKeepalive = v!;
             break;
           }
         }

@@ -12,7 +12,7 @@ export function serializeConfig(cfg: WgConfig): string {
   out.push('[Interface]');
   if (itf.privateKey) out.push(`PrivateKey = ${keyToBase64(itf.privateKey)}`);
   if (itf.listenPort !== undefined) out.push(`ListenPort = ${itf.listenPort}`);
-  if (itf.fwMark) out.push(`FwMark = 0x${itf.fwMark.toString(16)}`);
+  if (itf.fwMark !== undefined) out.push(`FwMark = ${itf.fwMark ? `0x${itf.fwMark.toString(16)}` : 'off'}`);
   if (itf.addresses.length) out.push(`Address = ${itf.addresses.map(formatPrefix).join(', ')}`);
   if (itf.dns.length || itf.dnsSearch.length) out.push(`DNS = ${[...itf.dns, ...itf.dnsSearch].join(', ')}`);
   if (itf.mtu !== undefined) out.push(`MTU = ${itf.mtu}`);
@@ -28,7 +28,7 @@ export function serializeConfig(cfg: WgConfig): string {
     if (p.presharedKey) out.push(`PresharedKey = ${keyToBase64(p.presharedKey)}`);
     if (p.allowedIPs.length) out.push(`AllowedIPs = ${p.allowedIPs.map(formatPrefix).join(', ')}`);
     if (p.endpoint) out.push(`Endpoint = ${formatHostPort(p.endpoint)}`);
-    if (p.persistentKeepalive) out.push(`PersistentKeepalive = ${p.persistentKeepalive}`);
+    if (p.persistentKeepalive !== undefined) out.push(`PersistentKeepalive = ${p.persistentKeepalive || 'off'}`);
   }
 
   for (const s of cfg.socks5) {

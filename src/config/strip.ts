@@ -13,8 +13,8 @@ export function stripConfig(text: string): string {
   if (lines.length > 0 && lines[lines.length - 1] === '') lines.pop();
   let section: 'interface' | 'peer' | 'other' | 'none' = 'none';
   const out: string[] = [];
-  for (let raw of lines) {
-    if (raw.endsWith('\r')) raw = raw.slice(0, -1);
+  for (const orig of lines) {
+    const raw = orig.endsWith('\r') ? orig.slice(0, -1) : orig;
     const hash = raw.indexOf('#');
     const stripped = (hash === -1 ? raw : raw.slice(0, hash)).trim();
     const eq = stripped.indexOf('=');
@@ -25,7 +25,7 @@ export function stripConfig(text: string): string {
     }
     if (section === 'other') continue;
     if (section === 'interface' && eq !== -1 && WG_QUICK_KEYS.has(key.replace(/\s+/g, '').toLowerCase())) continue;
-    out.push(raw);
+    out.push(orig);
   }
   return out.length ? out.join('\n') + '\n' : '';
 }

@@ -12,6 +12,7 @@ export interface HostPort {
 export interface InterfaceConfig {
   privateKey?: Uint8Array;
   listenPort?: number;
+  /** 0 when the file says "off" (which still resets it on setconf/addconf). */
   fwMark?: number;
   /** Interface addresses; host bits are kept (10.0.0.1/24). */
   addresses: IpPrefix[];
@@ -34,7 +35,7 @@ export interface PeerConfig {
   presharedKey?: Uint8Array;
   allowedIPs: IpPrefix[];
   endpoint?: HostPort;
-  /** Seconds, 1-65535; absent means off. */
+  /** Seconds 1-65535; 0 when the file says "off"/0 (sent as such); absent when not mentioned. */
   persistentKeepalive?: number;
 }
 

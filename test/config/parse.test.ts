@@ -60,7 +60,7 @@ PersistentKeepalive = off
     expect(a!.endpoint).toEqual({ host: '2001:db8::1', port: 51820 });
     expect(a!.persistentKeepalive).toBe(25);
     expect(b!.endpoint).toEqual({ host: 'vpn.example.com', port: 4500 });
-    expect(b!.persistentKeepalive).toBeUndefined();
+    expect(b!.persistentKeepalive).toBe(0);
     expect(b!.allowedIPs).toEqual([]);
     expect(cfg.netstack).toEqual({ icmp: 'reachable', promiscuous: true, forward: false });
   });
@@ -110,7 +110,7 @@ Status = 10.0.0.1:80
     expect(parseConfig('', 'empty.conf').peers).toEqual([]);
     const warnings: string[] = [];
     const cfg = parseConfig(`[Interface]\nFwMark = off\n[Peer]\nPublicKey = ${K2}\nEndpoint = fd00::1:51820\nAllowedIPs = 10.0.0.1/24\n`, 'w.conf', { warnings });
-    expect(cfg.interface.fwMark).toBeUndefined();
+    expect(cfg.interface.fwMark).toBe(0);
     expect(cfg.peers[0]!.endpoint).toEqual({ host: 'fd00::1', port: 51820 });
     expect(warnings).toEqual(['w.conf:6: AllowedIPs: 10.0.0.1/24 has a nonzero host part (means 10.0.0.0/24)']);
   });
@@ -225,7 +225,7 @@ const configArb: fc.Arbitrary<WgConfig> = fc
   .record({
     privateKey: opt(key32),
     listenPort: opt(fc.integer({ min: 0, max: 65535 })),
-    fwMark: opt(fc.integer({ min: 1, max: 0xffffffff })),
+    fwMark: opt(fc.integer({ min: 0, max: 0xffffffff })),
     addresses: fc.array(prefix, { maxLength: 3 }),
     dns: fc.array(fc.constantFrom('1.1.1.1', '2606:4700::1111'), { maxLength: 2 }),
     dnsSearch: fc.array(fc.constantFrom('corp.example', 'lan'), { maxLength: 2 }),
@@ -242,7 +242,7 @@ const configArb: fc.Arbitrary<WgConfig> = fc
         presharedKey: opt(key32),
         allowedIPs: fc.array(prefix, { maxLength: 4 }),
         endpoint: opt(hostPort),
-        persistentKeepalive: opt(fc.integer({ min: 1, max: 65535 })),
+        persistentKeepalive: opt(fc.integer({ min: 0, max: 65535 })),
       }),
       { maxLength: 3 },
     ),
