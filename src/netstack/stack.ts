@@ -60,6 +60,8 @@ interface NicAddress {
 interface Nic {
   id: NicId;
   link: LinkEndpoint;
+  /** Bound once so the send path creates no closure per packet. */
+  write: (pkt: Uint8Array) => boolean;
   addresses: NicAddress[];
   promiscuous: boolean;
   spoofing: boolean;
@@ -144,7 +146,7 @@ export class Stack implements TransportStack, Ipv4Context, Ipv6Context {
   /** Attaches a link as NIC `id` (the link's inbound packets enter this stack). */
   createNic(id: NicId, link: LinkEndpoint): void {
     if (this.nics.has(id)) throw new Error(`NIC ${id} exists`);
-    const nic: Nic = { id, link, addresses: [], promiscuous: false, spoofing: false };
+    const nic: Nic = { id, link, write: (p) => link.writePacket(p), addresses: [], promiscuous: false, spoofing: false };
     this.nics.set(id, nic);
     const dispatcher: LinkDispatcher = {
       deliverNetworkPacket: (pkt, now) => this.deliverNetworkPacket(id, pkt, now),
@@ -262,6 +264,10 @@ export class Stack implements TransportStack, Ipv4Context, Ipv6Context {
     const as = nic.addresses;
     for (let i = 0; i < as.length; i++) if (addrEqual(as[i]!.addr, dst)) return 1;
     if (!nic.promiscuous || isMulticast(dst) || isBroadcastOrUnspecified(dst)) return 0;
+    if (dst.length === 4) {
+      // A subnet's directed broadcast is not a host: never a temporary address.
+      for (let i = 0; i < as.length; i++) if (isDirectedBroadcast(as[i]!, dst)) return 0;
+    }
     return 2;
   }
 
@@ -296,12 +302,28 @@ export class Stack implements TransportStack, Ipv4Context, Ipv6Context {
   deliver(tp: TransportPacket): DeliveryResult {
     const st = this.transportStatsFor(tp.protocol);
     const proto = this.protocols.get(tp.protocol);
-    if (proto && this.guardBool(() => proto.deliver(tp))) {
+    let taken = false;
+    if (proto) {
+      try {
+        taken = proto.deliver(tp) === true;
+      } catch (e) {
+        this.noteCallbackError(e);
+      }
+    }
+    if (taken) {
       st.endpointDelivered++;
       return DELIVERY_ENDPOINT;
     }
     const h = this.handlers.get(tp.protocol);
-    if (h && this.guardBool(() => h(tp))) {
+    let consumed = false;
+    if (h) {
+      try {
+        consumed = h(tp) === true;
+      } catch (e) {
+        this.noteCallbackError(e);
+      }
+    }
+    if (consumed) {
       st.consumedByHandler++;
       return DELIVERY_DEFAULT_CONSUMED;
     }
@@ -392,7 +414,7 @@ export class Stack implements TransportStack, Ipv4Context, Ipv6Context {
       st.noRoute++;
       return 'no-route';
     }
-    const write = (p: Uint8Array) => nic.link.writePacket(p);
+    const write = nic.write;
     const ttl = opts?.ttl ?? this.defaultTtl;
     if (route.family === 4) {
       return sendIpv4(this, { src: route.src, dst: route.dst, protocol, mtu: route.mtu, ttl }, buf, offset, opts, write);
@@ -504,6 +526,12 @@ export class Stack implements TransportStack, Ipv4Context, Ipv6Context {
     this.callbackErrors++;
     this.lastCallbackError = e;
   }
+}
+
+function isDirectedBroadcast(a: NicAddress, dst: Uint8Array): boolean {
+  if (a.addr.length !== 4 || a.bits >= 31 || !prefixMatch(a.addr, dst, a.bits)) return false;
+  for (let bit = a.bits; bit < 32; bit++) if (!(dst[bit >> 3]! & (0x80 >> (bit & 7)))) return false;
+  return true;
 }
 
 function pmtuKey(a: Uint8Array): string {

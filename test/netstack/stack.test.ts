@@ -157,3 +157,22 @@ describe('stack: addresses and routes', () => {
     expect(link.drain()).toEqual([]);
   });
 });
+
+describe('stack: promiscuous mode', () => {
+  it('a directed broadcast of an own subnet is not a temporary address', () => {
+    const { stack, link } = setup();
+    stack.setPromiscuous(1, true);
+    let calls = 0;
+    stack.setTransportProtocolHandler(17, () => (calls++, true));
+    const a = addrs(4);
+    const u = (dst: Uint8Array) => buildIpv4({ ttl: 5, protocol: 17, src: a.remote, dst }, Uint8Array.of(0, 1, 0, 2, 0, 8, 0, 0));
+    link.injectInbound(u(parseAddress('10.0.0.255')));
+    link.injectInbound(u(parseAddress('255.255.255.255')));
+    link.injectInbound(u(parseAddress('224.0.0.1')));
+    expect(calls).toBe(0);
+    expect(stack.stats.ipv4.invalidDestination).toBe(3);
+    link.injectInbound(u(parseAddress('10.0.1.255')));
+    expect(calls).toBe(1);
+    expect(link.drain()).toEqual([]);
+  });
+});
