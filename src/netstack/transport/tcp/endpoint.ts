@@ -403,7 +403,7 @@ export class TcpEndpoint implements TcpEndpointId {
     if (s === S.CLOSED) return;
     this.appClosed = true;
     if (s === S.SYN_RECEIVED || s === S.ESTABLISHED || s === S.FIN_WAIT_1 || s === S.FIN_WAIT_2 || s === S.CLOSE_WAIT) {
-      this.emit(this.sndNxt, TCP_RST | TCP_ACK, 0, this.host.now);
+      this.emit(this.sndMax, TCP_RST | TCP_ACK, 0, this.host.now);
     }
     this.toClosed(null, true);
     this.apiDone();
@@ -916,7 +916,7 @@ export class TcpEndpoint implements TcpEndpointId {
     if (offset + data.length > room) data = data.subarray(0, room - offset);
     if (this.appClosed) {
       // Nobody will read this: reset, as Linux does.
-      this.emit(this.sndNxt, TCP_RST | TCP_ACK, 0, now);
+      this.emit(this.sndMax, TCP_RST | TCP_ACK, 0, now);
       this.toClosed(null, true);
       return;
     }
@@ -987,7 +987,9 @@ export class TcpEndpoint implements TcpEndpointId {
   }
 
   private sendAck(now: number): void {
-    this.emit(this.sndNxt, TCP_ACK, 0, now);
+    // SND.MAX, not SND.NXT: after a timeout rewinds SND.NXT, an old sequence
+    // number would make the peer drop our ACK as out of window (and we theirs).
+    this.emit(this.sndMax, TCP_ACK, 0, now);
   }
 
   private maybeWindowUpdate(): void {
