@@ -1,0 +1,350 @@
+/**
+ * `wireguard-ts [-f] IFACE`: a drop-in for `wireguard-go IFACE`.
+ *
+ * Creates the TUN interface and the UAPI socket /var/run/wireguard/IFACE.sock,
+ * then daemonizes: the launching process re-spawns itself detached with -f and
+ * exits 0 only once the child reports "ready" on a pipe — so wg-quick finds the
+ * interface and socket in place when the command returns. Stays in the
+ * foreground with -f or WG_PROCESS_FOREGROUND=1. Honours LOG_LEVEL
+ * (verbose|error|silent), WG_TUN_FD and WG_UAPI_FD. Exits when the interface
+ * is deleted, or on SIGTERM/SIGINT, removing its socket.
+ *
+ * Glue: each TUN read batch → device.sendPacket per packet; each UDP batch →
+ * device.receiveDatagram per datagram; deliverPacket → TUN write; one timer
+ * armed at device.nextDeadline(), re-armed after each batch, not per packet.
+ */
+import { spawn } from 'node:child_process';
+import { writeSync, closeSync } from 'node:fs';
+import { Device, type Endpoint, type Peer } from '../wireguard/device.js';
+import { handleUapiRequest } from '../wireguard/uapi.js';
+import { defaultCrypto } from '../crypto/index.js';
+import { createBind, type UdpBind } from './bind.js';
+import { TunDevice } from './tun.js';
+import { UapiServer } from './uapi-server.js';
+
+const DEFAULT_TUN_MTU = 1420; // what wireguard-go gives a fresh interface
+const READY_FD_ENV = 'WGTS_READY_FD';
+
+type LogLevel = 'verbose' | 'error' | 'silent';
+
+function logLevelFromEnv(): LogLevel {
+  const v = process.env.LOG_LEVEL;
+  if (v === 'verbose' || v === 'debug') return 'verbose';
+  if (v === 'silent') return 'silent';
+  return 'error';
+}
+
+class Logger {
+  constructor(
+    private readonly iface: string,
+    private readonly level: LogLevel,
+  ) {}
+  private line(tag: string, msg: string): string {
+    const t = new Date().toISOString().replace('T', ' ').slice(0, 19).replace(/-/g, '/');
+    return `${tag}: (${this.iface}) ${t} ${msg}\n`;
+  }
+  verbose(msg: string): void {
+    if (this.level === 'verbose') process.stdout.write(this.line('DEBUG', msg));
+  }
+  error(msg: string): void {
+    if (this.level !== 'silent') process.stderr.write(this.line('ERROR', msg));
+  }
+  info(msg: string): void {
+    if (this.level !== 'silent') process.stdout.write(this.line('INFO', msg));
+  }
+}
+
+function usage(): never {
+  process.stderr.write(`Usage: wireguard-ts [-f/--foreground] INTERFACE-NAME\n`);
+  process.exit(2);
+}
+
+interface Args {
+  foreground: boolean;
+  iface: string;
+}
+
+function parseArgs(argv: string[]): Args {
+  let foreground = process.env.WG_PROCESS_FOREGROUND === '1';
+  const rest: string[] = [];
+  for (const a of argv) {
+    if (a === '-f' || a === '--foreground') foreground = true;
+    else if (a === '--version' || a === '-v') {
+      process.stdout.write('wireguard-ts (wgts) 0.1.0\nUserspace WireGuard daemon in TypeScript, a drop-in for wireguard-go.\n');
+      process.exit(0);
+    } else if (a === '-h' || a === '--help') usage();
+    else rest.push(a);
+  }
+  if (rest.length !== 1) usage();
+  const iface = rest[0]!;
+  if (iface.length === 0 || iface.length > 15 || /[/\s]/.test(iface)) {
+    process.stderr.write(`wireguard-ts: invalid interface name '${iface}'\n`);
+    process.exit(2);
+  }
+  return { foreground, iface };
+}
+
+/** Parent side of daemonizing: spawn ourselves with -f, wait for "ready" on fd 3. */
+function daemonize(args: Args): Promise<number> {
+  return new Promise((resolve) => {
+    const level = logLevelFromEnv();
+    // Like wireguard-go: the daemon keeps our stdout/stderr only when LOG_LEVEL asks for output.
+    const keepOutput = process.env.LOG_LEVEL !== undefined && level !== 'silent';
+    const child = spawn(process.execPath, [...process.execArgv, process.argv[1]!, '-f', args.iface], {
+      detached: true,
+      stdio: ['ignore', keepOutput ? 'inherit' : 'ignore', keepOutput ? 'inherit' : 'pipe', 'pipe'],
+      env: { ...process.env, WG_PROCESS_FOREGROUND: '1', [READY_FD_ENV]: '3' },
+    });
+    let errText = '';
+    let settled = false;
+    const finish = (code: number): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      resolve(code);
+    };
+    const timer = setTimeout(() => {
+      process.stderr.write('wireguard-ts: the daemon did not become ready within 15 s\n');
+      child.kill('SIGKILL');
+      finish(1);
+    }, 15_000);
+    child.stderr?.setEncoding('utf8').on('data', (d: string) => {
+      if (errText.length < 8192) errText += d;
+    });
+    const readyPipe = child.stdio[3] as NodeJS.ReadableStream;
+    let readyText = '';
+    readyPipe.setEncoding('utf8');
+    readyPipe.on('data', (d: string) => {
+      readyText += d;
+      if (readyText.includes('ready\n')) {
+        // The daemon runs on by itself: let go of its pipes and this event loop.
+        child.unref();
+        (readyPipe as unknown as { destroy(): void }).destroy();
+        child.stderr?.destroy();
+        finish(0);
+      }
+    });
+    readyPipe.on('error', () => undefined);
+    child.on('exit', (code, signal) => {
+      if (settled) return;
+      if (errText) process.stderr.write(errText);
+      process.stderr.write(`wireguard-ts: the daemon exited before it was ready (${signal ?? `code ${code}`})\n`);
+      finish(code === null || code === 0 ? 1 : code);
+    });
+  });
+}
+
+function envFd(name: string): number | undefined {
+  const v = process.env[name];
+  if (v === undefined || v === '') return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`${name} must be a file descriptor number, got '${v}'`);
+  return n;
+}
+
+const clock = (): number => performance.timeOrigin + performance.now();
+
+/** The running endpoint: device, TUN, UDP bind, UAPI server, one timer. */
+class Daemon {
+  private readonly log: Logger;
+  private readonly device: Device;
+  private readonly tun: TunDevice;
+  private bind: UdpBind;
+  private uapi: UapiServer | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private timerAt = Infinity;
+  private mtuTimer: NodeJS.Timeout | undefined;
+  private boundPort = -1;
+  private boundMark = 0;
+  private rebinding: Promise<void> = Promise.resolve();
+  private stopping = false;
+  private readonly fireTimer = (): void => {
+    this.timer = undefined;
+    this.timerAt = Infinity;
+    this.device.tick(clock());
+    this.afterWork();
+  };
+
+  constructor(
+    readonly iface: string,
+    log: Logger,
+  ) {
+    this.log = log;
+    const tunFd = envFd('WG_TUN_FD');
+    this.tun = tunFd !== undefined ? new TunDevice({ fd: tunFd }) : new TunDevice({ name: iface });
+    if (tunFd === undefined) {
+      try {
+        this.tun.mtu = DEFAULT_TUN_MTU;
+      } catch (err) {
+        log.error(`Failed to set MTU: ${(err as Error).message}`);
+      }
+    }
+    const tun = this.tun;
+    this.device = new Device({
+      io: {
+        sendDatagram: (data: Uint8Array, to: Endpoint) => this.bind.send(data, to),
+        deliverPacket: (packet: Uint8Array) => {
+          tun.write(packet);
+        },
+        onHandshake: (peer: Peer) => log.verbose(`peer(${Buffer.from(peer.publicKey).toString('base64').slice(0, 4)}…) - handshake completed`),
+      },
+      crypto: defaultCrypto(),
+      mtu: this.readMtu(),
+    });
+    this.bind = createBind();
+  }
+
+  private readMtu(): number {
+    try {
+      return this.tun.mtu;
+    } catch {
+      return DEFAULT_TUN_MTU;
+    }
+  }
+
+  async start(): Promise<void> {
+    await this.applyBind();
+    const uapiFd = envFd('WG_UAPI_FD');
+    this.uapi = await UapiServer.listen((req) => this.onUapi(req), uapiFd !== undefined ? { fd: uapiFd } : { iface: this.iface });
+    this.tun.on('closed', ({ message }: { errno: number; message: string }) => {
+      this.log.info(`Interface ${this.iface} closed (${message}); shutting down`);
+      void this.stop(0);
+    });
+    this.tun.start((batch) => {
+      const now = clock();
+      for (let i = 0; i < batch.count; i++) this.device.sendPacket(batch.packet(i), now);
+      this.afterWork();
+    });
+    // wireguard-go follows MTU changes through netlink; a cheap ioctl poll does here.
+    this.mtuTimer = setInterval(() => this.syncMtu(), 1000);
+    this.mtuTimer.unref();
+    this.log.verbose('Device started');
+  }
+
+  private syncMtu(): void {
+    const m = this.readMtu();
+    if (m !== this.device.mtu && m > 0) {
+      this.log.verbose(`MTU updated: ${m}`);
+      this.device.mtu = m;
+    }
+  }
+
+  private onUapi(request: string): string | Promise<string> {
+    this.syncMtu();
+    const answer = handleUapiRequest(this.device, request, clock());
+    this.afterWork();
+    if (request.startsWith('set=1') && (this.device.listenPort !== this.boundPort || this.device.fwmark !== this.boundMark)) {
+      // Answer after the socket moved, so `wg set listen-port` is in effect when wg returns.
+      return this.applyBind().then(() => answer);
+    }
+    return answer;
+  }
+
+  /** (Re)binds UDP to device.listenPort (0 = any, then reported back to the device), with device.fwmark. */
+  private applyBind(): Promise<void> {
+    this.rebinding = this.rebinding.then(async () => {
+      const wantPort = this.device.listenPort;
+      const wantMark = this.device.fwmark;
+      if (wantPort === this.boundPort && wantMark === this.boundMark) return;
+      if (this.boundPort >= 0 && wantPort === this.boundPort && wantMark !== this.boundMark) {
+        try {
+          this.bind.setMark(wantMark);
+          this.boundMark = wantMark;
+          return;
+        } catch (err) {
+          this.log.error(`Failed to set fwmark: ${(err as Error).message}`);
+        }
+      }
+      const old = this.bind;
+      await old.close();
+      const next = createBind(old.kind);
+      next.onReceive(
+        (data, from) => this.device.receiveDatagram(data, from, clock()),
+        () => this.afterWork(),
+      );
+      try {
+        const port = await next.open(wantPort, wantMark);
+        this.boundPort = wantPort === 0 ? 0 : port;
+        if (wantPort === 0) {
+          // Like wireguard-go: a random port, then shown as the listen port.
+          this.device.listenPort = port;
+          this.boundPort = port;
+        }
+        this.boundMark = wantMark;
+        this.bind = next;
+        this.log.verbose(`UDP bind has been updated (port ${port})`);
+      } catch (err) {
+        this.log.error(`Failed to bind UDP port ${wantPort}: ${(err as Error).message}`);
+        this.bind = next;
+        this.boundPort = wantPort;
+        this.boundMark = wantMark;
+      }
+    });
+    return this.rebinding;
+  }
+
+  /** After a batch: push queued datagrams out and re-arm the single timer. */
+  private afterWork(): void {
+    this.bind.flush();
+    const at = this.device.nextDeadline();
+    if (at === this.timerAt) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.timerAt = at;
+    if (at === Infinity) return;
+    this.timer = setTimeout(this.fireTimer, Math.max(0, Math.ceil(at - clock())));
+  }
+
+  async stop(code: number): Promise<never> {
+    if (!this.stopping) {
+      this.stopping = true;
+      if (this.timer) clearTimeout(this.timer);
+      if (this.mtuTimer) clearInterval(this.mtuTimer);
+      try {
+        await this.uapi?.close();
+      } catch {
+        /* best effort */
+      }
+      this.tun.close();
+      await this.bind.close().catch(() => undefined);
+      this.log.verbose('Shutting down');
+    }
+    process.exit(code);
+  }
+}
+
+function signalReady(): void {
+  const fd = envFd(READY_FD_ENV);
+  if (fd === undefined) return;
+  try {
+    writeSync(fd, 'ready\n');
+    closeSync(fd);
+  } catch {
+    /* the launcher went away: nothing to tell */
+  }
+}
+
+export async function main(argv: string[] = process.argv.slice(2)): Promise<void> {
+  const args = parseArgs(argv);
+  if (!args.foreground) {
+    process.exitCode = await daemonize(args);
+    return;
+  }
+  const log = new Logger(args.iface, logLevelFromEnv());
+  let daemon: Daemon;
+  try {
+    daemon = new Daemon(args.iface, log);
+    await daemon.start();
+  } catch (err) {
+    log.error(`Failed to start: ${(err as Error).message}`);
+    process.stderr.write(`wireguard-ts: ${(err as Error).message}\n`);
+    process.exit(1);
+  }
+  process.on('SIGTERM', () => void daemon.stop(0));
+  process.on('SIGINT', () => void daemon.stop(0));
+  process.on('SIGHUP', () => undefined);
+  if (process.env[READY_FD_ENV] !== undefined) process.chdir('/');
+  log.info(`Device ${args.iface} up`);
+  signalReady();
+}
+
