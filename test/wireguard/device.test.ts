@@ -154,6 +154,36 @@ describe.each([
     expect(p.b.delivered).toHaveLength(2);
   });
 
+  it('initiator re-handshakes once when it receives on a keypair older than 165 s', () => {
+    const p = makePair(crypto);
+    establish(p);
+    const created = p.a.handshakes[0]!.at;
+    p.sim.runUntil(created + 164_000);
+    p.b.device.sendPacket(ipv4Packet(B_IP, A_IP), p.sim.now);
+    p.sim.advance(5);
+    const inits = p.a.sentOfType(1).length;
+    expect(inits).toBe(1);
+    p.sim.runUntil(created + 165_001);
+    p.b.device.sendPacket(ipv4Packet(B_IP, A_IP), p.sim.now);
+    p.sim.advance(1);
+    const sent = p.a.sentOfType(1);
+    expect(sent).toHaveLength(2);
+    expect(sent[1]!.at).toBe(created + 165_001 + 1);
+    p.sim.advance(50);
+    expect(p.a.handshakes).toHaveLength(2);
+    expect(p.b.sentOfType(1)).toHaveLength(0);
+  });
+
+  it('carries jumbo packets (MTU 34000)', () => {
+    const p = makePair(crypto, { mtu: 34000 });
+    const big = ipv4Packet(A_IP, B_IP, 33000 - 20);
+    p.a.device.sendPacket(big, p.sim.now);
+    p.sim.advance(50);
+    expect(p.a.sentOfType(4)[0]!.data.length).toBe(16 + 33008 + 16);
+    expect(p.b.delivered).toHaveLength(1);
+    expect(Buffer.from(p.b.delivered[0]!.packet).equals(Buffer.from(big))).toBe(true);
+  });
+
   it('retries an unanswered initiation every 5 s + ≤333 ms jitter and gives up after 20 tries', () => {
     const p = makePair(crypto);
     p.sim.filter = (d) => d.from !== 'A'; // B never hears A
