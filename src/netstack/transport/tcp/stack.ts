@@ -53,6 +53,12 @@ export interface TcpStackOptions {
   verifyChecksum?: boolean;
   /** Undecided forwarder requests kept at once (default 1024). */
   maxForwarderInFlight?: number;
+  /**
+   * Time source for application calls made between input/tick calls (the
+   * I/O adapter's clock). Without it, `now` is the latest time seen in
+   * input()/tick().
+   */
+  clock?: () => number;
 }
 
 export interface TcpStackStats {
@@ -241,7 +247,8 @@ export class TcpStack implements EndpointHost {
     forwarderDropped: 0,
   };
   readonly config: Readonly<TcpConfig>;
-  now = 0;
+  private lastNow = 0;
+  private readonly clock: (() => number) | null;
 
   private readonly rx: TcpHeader = newTcpHeader();
   private readonly table = new Map<number, TcpEndpoint>();
@@ -285,6 +292,21 @@ export class TcpStack implements EndpointHost {
     this.verify = opts.verifyChecksum ?? true;
     this.challengeLimit = opts.challengeAckLimit ?? 1000;
     this.maxForwarderInFlight = opts.maxForwarderInFlight ?? 1024;
+    this.clock = opts.clock ?? null;
+  }
+
+  /** Current time (ms): the latest seen in input()/tick(), or the clock when given. */
+  get now(): number {
+    if (this.clock) {
+      const c = this.clock();
+      if (c > this.lastNow) this.lastNow = c;
+    }
+    return this.lastNow;
+  }
+
+  /** Moves time forward without running timers (tests; adapters without a clock). */
+  set now(t: number) {
+    if (t > this.lastNow) this.lastNow = t;
   }
 
   /** Live connections (any state but CLOSED), TIME_WAIT included. */
@@ -313,7 +335,7 @@ export class TcpStack implements EndpointHost {
 
   /** Delivers to a connection or listener; false when none owns the segment (or it is malformed). */
   deliver(src: Uint8Array, dst: Uint8Array, seg: Uint8Array, now: number, temporary = false): boolean {
-    if (now > this.now) this.now = now;
+    if (now > this.lastNow) this.lastNow = now;
     this.stats.segmentsIn++;
     const h = this.parse(src, dst, seg);
     if (!h) return false;
@@ -365,7 +387,7 @@ export class TcpStack implements EndpointHost {
     temporary: boolean,
     handler: TcpForwarderHandler,
   ): boolean {
-    if (now > this.now) this.now = now;
+    if (now > this.lastNow) this.lastNow = now;
     const h = this.parse(src, dst, seg);
     if (!h) return false;
     if ((h.flags & (TCP_SYN | TCP_ACK | TCP_RST)) !== TCP_SYN) return false;
@@ -512,7 +534,7 @@ export class TcpStack implements EndpointHost {
 
   /** Active open. The endpoint's onConnect/onClose report the outcome. */
   connect(opts: ConnectOptions, now: number = this.now): TcpEndpoint {
-    if (now > this.now) this.now = now;
+    if (now > this.lastNow) this.lastNow = now;
     if (this.connCount >= this.maxConnections) throw new Error('TCP connection limit reached');
     const local = opts.localAddress.slice();
     const remote = opts.remoteAddress.slice();
@@ -722,7 +744,7 @@ export class TcpStack implements EndpointHost {
 
   /** Runs every timer due at `now`. */
   tick(now: number): void {
-    if (now > this.now) this.now = now;
+    if (now > this.lastNow) this.lastNow = now;
     let budget = this.heapAt.length * 2 + 16;
     while (this.heapAt.length > 0 && this.heapAt[0]! <= now && budget-- > 0) {
       const at = this.heapAt[0]!;
