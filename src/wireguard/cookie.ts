@@ -136,10 +136,16 @@ export class CookieGenerator {
   }
 }
 
-/** An endpoint address as 4 or 16 bytes (an IPv6 %zone is ignored), or null. */
+/**
+ * An endpoint address as 4 or 16 bytes, or null. An IPv6 %zone is ignored and
+ * an IPv4-mapped IPv6 address (dual-stack sockets) becomes its IPv4 address,
+ * so the rate limiter keys it per address rather than per ::ffff:0:0/64.
+ */
 export function endpointIP(address: string): Uint8Array | null {
   const pct = address.indexOf('%');
-  return parseIP(pct < 0 ? address : address.slice(0, pct));
+  const ip = parseIP(pct < 0 ? address : address.slice(0, pct));
+  if (ip && ip.length === 16 && ip[10] === 0xff && ip[11] === 0xff && ip.subarray(0, 10).every((b) => b === 0)) return ip.slice(12);
+  return ip;
 }
 
 /**

@@ -682,12 +682,14 @@ export class Device implements PeerHost {
 
   private receiveInitiation(data: Uint8Array, from: Endpoint, now: number): void {
     let found: Peer | undefined;
+    let staticDecrypted = false;
     const res = consumeInitiation(this.crypto, data, this._privateKey!, this.localInitialHash!, (remoteStatic) => {
+      staticDecrypted = true;
       found = this.peerMap.get(toHex(remoteStatic));
       return found ? found.handshake.precomputedStaticStatic : undefined;
     });
     if (!res || !found) {
-      this.stats.dropped[found === undefined && res === null ? 'unknown-peer' : 'handshake-invalid']++;
+      this.stats.dropped[staticDecrypted && found === undefined ? 'unknown-peer' : 'handshake-invalid']++;
       return;
     }
     const peer: Peer = found;
@@ -765,7 +767,7 @@ export class Device implements PeerHost {
       this.stats.dropped['no-keypair']++;
       return;
     }
-    if (now - kp.created >= REJECT_AFTER_TIME) {
+    if (now - kp.created > REJECT_AFTER_TIME) {
       this.stats.dropped['expired-keypair']++;
       return;
     }

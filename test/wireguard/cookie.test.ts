@@ -84,4 +84,5 @@ it('sourceBytes is address ‖ port (big-endian), IPv4 4 bytes, IPv6 16 bytes', 
   expect(Buffer.from(sourceBytes('1.2.3.4', 0x1234)).toString('hex')).toBe('010203041234');
   expect(sourceBytes('fe80::1%eth0', 1).length).toBe(18);
   expect(sourceBytes('not-an-ip', 1).length).toBe(11);
+  expect(Buffer.from(sourceBytes('::ffff:1.2.3.4', 0x1234)).toString('hex')).toBe('010203041234');
 });

@@ -174,6 +174,26 @@ describe.each([
     expect(p.b.sentOfType(1)).toHaveLength(0);
   });
 
+  it('counts an initiation from an unknown key, a bad mac1, and garbage, without answering', () => {
+    const p = makePair(crypto);
+    const c = p.sim.addNode('C', { address: '192.0.2.3', port: 51820 }, 303);
+    c.device.setPrivateKey(crypto.generatePrivateKey());
+    const toB = c.device.addPeer(p.b.device.publicKey!);
+    toB.setEndpoint(p.b.endpoint);
+    c.device.allowedIPs.insert(Uint8Array.of(10, 0, 0, 2), 32, toB);
+    c.device.sendPacket(ipv4Packet('10.0.0.3', B_IP), p.sim.now);
+    p.sim.advance(5);
+    expect(p.b.device.stats.dropped['unknown-peer']).toBe(1);
+    const init = Uint8Array.from(c.sentOfType(1)[0]!.data);
+    init[120]! ^= 1;
+    p.sim.inject(init, c.endpoint, p.b.endpoint);
+    p.sim.inject(new Uint8Array([1, 0, 0, 0, 5]), c.endpoint, p.b.endpoint);
+    p.sim.advance(5);
+    expect(p.b.device.stats.dropped.mac1).toBe(1);
+    expect(p.b.device.stats.dropped.malformed).toBe(1);
+    expect(p.b.sent).toHaveLength(0);
+  });
+
   it('carries jumbo packets (MTU 34000)', () => {
     const p = makePair(crypto, { mtu: 34000 });
     const big = ipv4Packet(A_IP, B_IP, 33000 - 20);
