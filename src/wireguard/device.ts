@@ -5,6 +5,18 @@
  *
  * Behaviour mirrors wireguard-go's device package (receive.go, send.go,
  * timers.go, noise-protocol.go, cookie.go) so the two interoperate.
+ * Where a sans-I/O core must differ:
+ * - Counters are JS numbers: wire counters ≥ 2^53 are refused and a keypair
+ *   is exhausted below 2^53 (constants.ts COUNTER_LIMIT) — unreachable in
+ *   practice since REJECT_AFTER_TIME retires a keypair after 180 s.
+ * - "Under load" cannot be a queue depth here: more than `underLoadThreshold`
+ *   mac1-valid handshake messages in a 1 s window (default 128) puts the
+ *   device under load for 1 s; adapters that see a real backlog call
+ *   setUnderLoad(now).
+ * - Handshake retries: 1 initiation + 19 retries (wireguard-go's
+ *   MaxTimerHandshakes+2 = 20 sends), then give up, ~100 s in all.
+ * Reentrancy: DeviceIO callbacks may call sendPacket(); they must not call
+ * receiveDatagram() of the same device synchronously (queue it instead).
  */
 import type { CryptoProvider } from '../crypto/provider.js';
 import { defaultCrypto } from '../crypto/index.js';

@@ -194,6 +194,18 @@ describe.each([
     expect(p.b.sent).toHaveLength(0);
   });
 
+  it('converges when both sides initiate at the same moment', () => {
+    const p = makePair(crypto, { bKnowsA: true, channel: { delay: 10 } });
+    p.a.device.sendPacket(ipv4Packet(A_IP, B_IP, 1), p.sim.now);
+    p.b.device.sendPacket(ipv4Packet(B_IP, A_IP, 2), p.sim.now);
+    p.sim.advance(20_000);
+    expect(p.a.delivered).toHaveLength(1);
+    expect(p.b.delivered).toHaveLength(1);
+    expect(p.peerA.hasLiveSession(p.sim.now)).toBe(true);
+    expect(p.peerB.hasLiveSession(p.sim.now)).toBe(true);
+    expect(p.a.device.stats.dropped.internal + p.b.device.stats.dropped.internal).toBe(0);
+  });
+
   it('carries jumbo packets (MTU 34000)', () => {
     const p = makePair(crypto, { mtu: 34000 });
     const big = ipv4Packet(A_IP, B_IP, 33000 - 20);
