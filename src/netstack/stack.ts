@@ -416,10 +416,14 @@ export class Stack implements TransportStack, Ipv4Context, Ipv6Context {
     }
     const write = nic.write;
     const ttl = opts?.ttl ?? this.defaultTtl;
-    if (route.family === 4) {
-      return sendIpv4(this, { src: route.src, dst: route.dst, protocol, mtu: route.mtu, ttl }, buf, offset, opts, write);
-    }
-    return sendIpv6(this, { src: route.src, dst: route.dst, protocol, mtu: route.mtu, hopLimit: ttl }, buf, offset, opts, write);
+    const r =
+      route.family === 4
+        ? sendIpv4(this, { src: route.src, dst: route.dst, protocol, mtu: route.mtu, ttl }, buf, offset, opts, write)
+        : sendIpv6(this, { src: route.src, dst: route.dst, protocol, mtu: route.mtu, hopLimit: ttl }, buf, offset, opts, write);
+    const ts = this.transportStatsFor(protocol);
+    if (r === 'ok') ts.sent++;
+    else ts.sendFailed++;
+    return r;
   }
 
   /** Records a smaller path MTU toward dst (from ICMP "fragmentation needed" / "packet too big"). */
@@ -439,7 +443,10 @@ export class Stack implements TransportStack, Ipv4Context, Ipv6Context {
 
   isLocalAddress(family: IpFamily, addr: Uint8Array, nic?: NicId): boolean {
     if (addr.length !== (family === 4 ? 4 : 16)) return false;
-    if (nic !== undefined) return this.classifyDestination(nic, addr) === 1 && this.nics.get(nic)!.addresses.length > 0;
+    if (nic !== undefined) {
+      const n = this.nics.get(nic);
+      return n !== undefined && n.addresses.some((a) => addrEqual(a.addr, addr));
+    }
     for (const n of this.nics.values()) for (const a of n.addresses) if (addrEqual(a.addr, addr)) return true;
     return false;
   }

@@ -49,6 +49,10 @@ export interface TransportStats {
   unclaimed: number;
   /** Unclaimed and dropped silently because the destination was temporary. */
   silentDrops: number;
+  /** Packets this protocol handed to the network layer (before fragmentation). */
+  sent: number;
+  /** Sends that failed (no route, too big, link queue full). */
+  sendFailed: number;
 }
 
 export interface UdpStats {
@@ -84,7 +88,7 @@ export function newIcmpStats(): IcmpStats {
 }
 
 export function newTransportStats(): TransportStats {
-  return zero<TransportStats>(['received', 'endpointDelivered', 'consumedByHandler', 'unclaimed', 'silentDrops']);
+  return zero<TransportStats>(['received', 'endpointDelivered', 'consumedByHandler', 'unclaimed', 'silentDrops', 'sent', 'sendFailed']);
 }
 
 export function newUdpStats(): UdpStats {

@@ -240,3 +240,45 @@ describe.each([4, 6] as const)('ICMP echo ownership matrix, IPv%i', (family) => 
     expect(stats(stack).malformed).toBe(1);
   });
 });
+
+describe('echo with fragmentation and extension headers', () => {
+  it('IPv4: a fragmented large echo request gets a fragmented reply that reassembles to the exact reply', async () => {
+    const a = addrs(4);
+    // Sender stack (the remote host) fragments a 3000-byte ping at MTU 1280.
+    const far = setup({ mtu: 1280 });
+    far.stack.removeAddress(1, a.local);
+    far.stack.addAddress(1, a.remote);
+    const ep = far.stack.icmp4.openEcho(77);
+    const payload = new Uint8Array(3000).map((_, i) => (i * 7) & 0xff);
+    expect(ep.send(a.local, 1, payload)).toBe('ok');
+    const frags = far.link.drain();
+    expect(frags.length).toBe(3);
+    // Our stack (MTU 1280) answers; the reply must be fragmented too.
+    const near = setup({ mtu: 1280 });
+    for (const f of frags) near.link.injectInbound(f);
+    const replyFrags = near.link.drain();
+    expect(replyFrags.length).toBe(3);
+    for (const f of replyFrags) expect(f.length).toBeLessThanOrEqual(1280);
+    // Feed the reply fragments back to the sender: its ping endpoint sees the full reply.
+    const got: number[] = [];
+    ep.onMessage = (m) => got.push(m.type, m.seq, m.payload.length, m.payload[2999]!);
+    for (const f of replyFrags) far.link.injectInbound(f);
+    expect(got).toEqual([0, 1, 3000, payload[2999]]);
+  });
+
+  it('IPv6: extension headers before ICMPv6 are walked; the reply carries none and keeps the traffic class', async () => {
+    const { buildIpv6 } = await import('../../src/netstack/header/ipv6.js');
+    const { buildIcmpv6 } = await import('../../src/netstack/header/icmpv6.js');
+    const { stack, link } = setup();
+    const a = addrs(6);
+    const icmp = buildIcmpv6(a.remote, a.local, 128, 0, 0x00050006, Uint8Array.of(1, 2, 3));
+    const ext = Uint8Array.from([60, 0, 1, 4, 0, 0, 0, 0, 58, 0, 1, 4, 0, 0, 0, 0]); // hop-by-hop → dest opts → ICMPv6
+    const req = buildIpv6({ nextHeader: 0, hopLimit: 64, trafficClass: 0x2e, src: a.remote, dst: a.local }, Uint8Array.from([...ext, ...icmp]));
+    link.injectInbound(req);
+    const out = link.drain();
+    expect(out.length).toBe(1);
+    const plain = buildIpv6({ nextHeader: 58, hopLimit: 64, trafficClass: 0x2e, src: a.remote, dst: a.local }, icmp);
+    expectEchoReply(out[0]!, plain, 6);
+    expect(stack.stats.icmpv6.echoRepliesSent).toBe(1);
+  });
+});

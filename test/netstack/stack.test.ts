@@ -71,7 +71,7 @@ describe('stack: transport registration', () => {
     link.injectInbound(pkt(a.local));
     expect(tcp.unclaimed.length).toBe(1);
     const st = stack.stats.transport.get(6)!;
-    expect(st).toEqual({ received: 4, endpointDelivered: 1, consumedByHandler: 1, unclaimed: 2, silentDrops: 1 });
+    expect(st).toEqual({ received: 4, endpointDelivered: 1, consumedByHandler: 1, unclaimed: 2, silentDrops: 1, sent: 0, sendFailed: 0 });
   });
 
   it('sendTransport writes the IP header in place into the headroom', () => {

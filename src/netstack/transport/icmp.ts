@@ -250,7 +250,7 @@ export class IcmpTransport implements TransportProtocol {
   private isError(type: number): boolean {
     return this.family === 4
       ? type === ICMPV4_DEST_UNREACHABLE || type === ICMPV4_TIME_EXCEEDED || type === ICMPV4_PARAMETER_PROBLEM
-      : type >= 1 && type <= 4;
+      : type < 128; // ICMPv6 error messages are types 0..127 (RFC 4443 §2.1)
   }
 
   /** An error quoting one of our packets: update the path MTU and tell the sending protocol. */
@@ -300,7 +300,9 @@ export class IcmpTransport implements TransportProtocol {
       else if (type === ICMPV6_PACKET_TOO_BIG) {
         kind = 'packet-too-big';
         mtu = ((m[4]! << 24) | (m[5]! << 16) | (m[6]! << 8) | m[7]!) >>> 0;
-      } else kind = type === ICMPV6_TIME_EXCEEDED ? 'time-exceeded' : 'parameter-problem';
+      } else if (type === ICMPV6_TIME_EXCEEDED) kind = 'time-exceeded';
+      else if (type === ICMPV6_PARAMETER_PROBLEM) kind = 'parameter-problem';
+      else return; // unassigned error types carry nothing a transport can act on
     }
     if (kind === 'packet-too-big' && mtu > 0) this.stack.updatePathMtu(dst, mtu);
     const proto = this.stack.transportProtocol(protocol);
