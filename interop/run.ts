@@ -11,7 +11,7 @@
 import { Topology } from './topology.js';
 import { assert, assertEqual, background, run, sleep } from './lib.js';
 import { join } from 'node:path';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 
 const implB = process.env.INTEROP_B ?? 'wireguard-ts';
 const topo = new Topology('wireguard-go', implB);
@@ -249,16 +249,21 @@ test('wg-quick up/down with WG_QUICK_USERSPACE_IMPLEMENTATION', async () => {
     `[Interface]\nPrivateKey = ${privB}\nListenPort = ${b.port}\nAddress = ${b.inner4}/24, ${b.inner6}/64\nMTU = 1420\n\n[Peer]\nPublicKey = ${a.publicKey}\nAllowedIPs = ${a.inner4}/32, ${a.inner6}/128\nEndpoint = ${a.outer4}:${a.port}\n`,
   );
   const env = topo.env({ WG_QUICK_USERSPACE_IMPLEMENTATION: b.impl });
-  const up = b.ns.exec(['wg-quick', 'up', conf], { env, timeoutMs: 30_000, allowFail: true });
-  assert(up.code === 0, `wg-quick up: ${up.stderr}`);
+  // Output to a file: with LOG_LEVEL set the daemon keeps wg-quick's stdout, as wireguard-go does.
+  const log = join(topo.dir, 'wg-quick.log');
+  const quickCmd = (verb: string) => ['sh', '-c', 'wg-quick "$0" "$1" >>"$2" 2>&1', verb, conf, log];
+  const up = b.ns.exec(quickCmd('up'), { env, timeoutMs: 30_000, allowFail: true });
+  assert(up.code === 0, `wg-quick up: ${readFileSync(log, 'utf8')}`);
   const quick = { ...b, iface: name };
   const pid = topo.daemonPid(quick);
+  const cmdline = pid ? readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ') : '';
+  assert(cmdline.includes(b.impl), `wg-quick started '${cmdline}', not ${b.impl}`);
   expectPing(b, a.inner4, 5);
   expectPing(a, b.inner6, 5);
   const shown = b.ns.exec(['wg', 'show', name, 'latest-handshakes']).stdout;
   assert(shown.startsWith(a.publicKey) && !shown.trim().endsWith('\t0'), `wg show after wg-quick: ${shown}`);
-  const down = b.ns.exec(['wg-quick', 'down', conf], { env, timeoutMs: 30_000, allowFail: true });
-  assert(down.code === 0, `wg-quick down: ${down.stderr}`);
+  const down = b.ns.exec(quickCmd('down'), { env, timeoutMs: 30_000, allowFail: true });
+  assert(down.code === 0, `wg-quick down: ${readFileSync(log, 'utf8')}`);
   assert(await topo.waitGone({ ...quick, pid }), 'daemon still running after wg-quick down');
   assert(!existsSync(`/var/run/wireguard/${name}.sock`), 'UAPI socket left behind after wg-quick down');
   const link = b.ns.exec(['ip', 'link', 'show', name], { allowFail: true });
