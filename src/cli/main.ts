@@ -100,5 +100,10 @@ export async function main(cli: Cli, argv: string[]): Promise<number> {
 
 /** Entry point for bin/wgts. */
 export async function runCli(argv: string[] = process.argv.slice(2)): Promise<void> {
+  // `wgts show | head`: a closed pipe ends output quietly, as it does for wg.
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw e;
+  });
   process.exitCode = await main(processCli('wgts'), argv);
 }
