@@ -64,6 +64,8 @@ export interface UdpStats {
   portUnreachableSent: number;
   sent: number;
   sendErrors: number;
+  /** onMessage callbacks that threw (the datagram still counts as delivered). */
+  callbackErrors: number;
 }
 
 function zero<T extends object>(keys: readonly (keyof T)[]): T {
@@ -93,6 +95,6 @@ export function newTransportStats(): TransportStats {
 
 export function newUdpStats(): UdpStats {
   return zero<UdpStats>([
-    'received', 'malformed', 'checksumErrors', 'delivered', 'receiveQueueDropped', 'portUnreachableSent', 'sent', 'sendErrors',
+    'received', 'malformed', 'checksumErrors', 'delivered', 'receiveQueueDropped', 'portUnreachableSent', 'sent', 'sendErrors', 'callbackErrors',
   ]);
 }

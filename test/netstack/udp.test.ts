@@ -187,3 +187,17 @@ describe('UDP misc', () => {
     expect(link.drain()).toEqual([]);
   });
 });
+
+describe('UDP callbacks', () => {
+  it('a throwing onMessage still counts as delivered: no port unreachable', () => {
+    const { stack, link } = setup();
+    const a = addrs(4);
+    const ep = stack.udp.createEndpoint(4).bind(7);
+    ep.onMessage = () => {
+      throw new Error('app bug');
+    };
+    link.injectInbound(udpPacket(4, a.remote, a.local, 1, 7, Uint8Array.of(1)));
+    expect(link.drain()).toEqual([]);
+    expect(stack.stats.udp.callbackErrors).toBe(1);
+  });
+});

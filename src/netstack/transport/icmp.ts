@@ -130,8 +130,9 @@ export class IcmpTransport implements TransportProtocol {
     if (t !== this.echoRequestType && t !== this.echoReplyType) return false;
     const ep = this.endpoints.get((m[4]! << 8) | m[5]!);
     if (!ep) return false;
-    if (ep.onMessage) {
-      ep.onMessage({
+    const cb = ep.onMessage;
+    if (cb) {
+      const msg: IcmpEchoMessage = {
         type: t,
         src: tp.src,
         dst: tp.dst,
@@ -140,7 +141,8 @@ export class IcmpTransport implements TransportProtocol {
         payload: m.subarray(8),
         ttl: tp.ttl,
         nic: tp.nic,
-      });
+      };
+      this.stack.guard(() => cb(msg));
     }
     return true;
   }

@@ -202,7 +202,12 @@ export class UdpProtocol implements TransportProtocol {
     const ep = this.lookup(tp.family, tp.dst, dstPort, tp.src, srcPort);
     if (!ep) return false;
     st.delivered++;
-    ep.deliver({ src: tp.src, srcPort, dst: tp.dst, dstPort, payload: d.subarray(UDP_HEADER, len), nic: tp.nic, temporary: tp.temporary });
+    try {
+      ep.deliver({ src: tp.src, srcPort, dst: tp.dst, dstPort, payload: d.subarray(UDP_HEADER, len), nic: tp.nic, temporary: tp.temporary });
+    } catch {
+      // The datagram was delivered; a throwing callback must not turn it into "unclaimed".
+      st.callbackErrors++;
+    }
     return true;
   }
 
