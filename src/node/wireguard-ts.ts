@@ -203,7 +203,7 @@ class Daemon {
   }
 
   async start(): Promise<void> {
-    await this.applyBind();
+    if ((await this.applyBind()) !== 0) throw new Error('cannot open a UDP socket');
     const uapiFd = envFd('WG_UAPI_FD');
     this.uapi = await UapiServer.listen((req) => this.onUapi(req), uapiFd !== undefined ? { fd: uapiFd } : { iface: this.iface });
     this.tun.on('closed', ({ message }: { errno: number; message: string }) => {
@@ -234,29 +234,35 @@ class Daemon {
     const answer = handleUapiRequest(this.device, request, clock());
     this.afterWork();
     if (request.startsWith('set=1') && (this.device.listenPort !== this.boundPort || this.device.fwmark !== this.boundMark)) {
-      // Answer after the socket moved, so `wg set listen-port` is in effect when wg returns.
-      return this.applyBind().then(() => answer);
+      // Answer after the socket moved, so `wg set listen-port` is in effect when wg returns;
+      // a port we cannot bind is reported like wireguard-go does (-EADDRINUSE).
+      return this.applyBind().then((err) => (err && answer === 'errno=0\n\n' ? `errno=${err}\n\n` : answer));
     }
     return answer;
   }
 
-  /** (Re)binds UDP to device.listenPort (0 = any, then reported back to the device), with device.fwmark. */
-  private applyBind(): Promise<void> {
-    this.rebinding = this.rebinding.then(async () => {
+  /**
+   * (Re)binds UDP to device.listenPort (0 = any, then reported back to the device) with
+   * device.fwmark. The new socket is opened before the old one closes, so a failure keeps
+   * the old one working (and the device's port is put back). Resolves to 0 or -errno.
+   */
+  private applyBind(): Promise<number> {
+    const step = this.rebinding.then(async (): Promise<number> => {
       const wantPort = this.device.listenPort;
       const wantMark = this.device.fwmark;
-      if (wantPort === this.boundPort && wantMark === this.boundMark) return;
-      if (this.boundPort >= 0 && wantPort === this.boundPort && wantMark !== this.boundMark) {
+      if (wantPort === this.boundPort && wantMark === this.boundMark) return 0;
+      if (this.boundPort >= 0 && wantPort === this.boundPort) {
         try {
           this.bind.setMark(wantMark);
           this.boundMark = wantMark;
-          return;
+          return 0;
         } catch (err) {
           this.log.error(`Failed to set fwmark: ${(err as Error).message}`);
+          this.device.fwmark = this.boundMark;
+          return -1;
         }
       }
       const old = this.bind;
-      await old.close();
       const next = createBind(old.kind);
       next.onReceive(
         (data, from) => this.device.receiveDatagram(data, from, clock()),
@@ -264,23 +270,27 @@ class Daemon {
       );
       try {
         const port = await next.open(wantPort, wantMark);
-        this.boundPort = wantPort === 0 ? 0 : port;
-        if (wantPort === 0) {
-          // Like wireguard-go: a random port, then shown as the listen port.
-          this.device.listenPort = port;
-          this.boundPort = port;
-        }
-        this.boundMark = wantMark;
         this.bind = next;
+        await old.close();
+        // Port 0 means "any": like wireguard-go, the port we got becomes the listen port.
+        this.device.listenPort = port;
+        this.boundPort = port;
+        this.boundMark = wantMark;
         this.log.verbose(`UDP bind has been updated (port ${port})`);
+        return 0;
       } catch (err) {
-        this.log.error(`Failed to bind UDP port ${wantPort}: ${(err as Error).message}`);
-        this.bind = next;
-        this.boundPort = wantPort;
-        this.boundMark = wantMark;
+        const e = err as NodeJS.ErrnoException;
+        this.log.error(`Failed to bind UDP port ${wantPort}: ${e.message}`);
+        await next.close().catch(() => undefined);
+        if (this.boundPort >= 0) {
+          this.device.listenPort = this.boundPort;
+          this.device.fwmark = this.boundMark;
+        }
+        return e.code === 'EADDRINUSE' ? -98 : e.code === 'EACCES' ? -13 : -22;
       }
     });
-    return this.rebinding;
+    this.rebinding = step.then(() => undefined);
+    return step;
   }
 
   /** After a batch: push queued datagrams out and re-arm the single timer. */
