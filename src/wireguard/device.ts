@@ -509,10 +509,11 @@ export class Device implements PeerHost {
     this.crypto.seal(kp.sendKey, counter, plaintext, null, out, TRANSPORT.content);
     if (length === 0) this.stats.txKeepalives++;
     else this.stats.txPackets++;
-    this.sendTo(peer, out.subarray(0, total));
+    // Timers before the send, so an IO that answers synchronously sees them settled.
     peer.timers.anyAuthenticatedPacketTraversal(now, peer.persistentKeepalive * 1000);
     peer.timers.anyAuthenticatedPacketSent();
     if (length > 0) peer.timers.dataSent(now);
+    this.sendTo(peer, out.subarray(0, total));
   }
 
   private keepKeyFreshSending(peer: Peer, now: number): void {
@@ -554,8 +555,8 @@ export class Device implements PeerHost {
     peer.timers.anyAuthenticatedPacketTraversal(now, peer.persistentKeepalive * 1000);
     peer.timers.anyAuthenticatedPacketSent();
     this.stats.initiationsSent++;
-    this.sendTo(peer, msg);
     peer.timers.handshakeInitiated(now);
+    this.sendTo(peer, msg);
   }
 
   private sendHandshakeResponse(peer: Peer, now: number): void {

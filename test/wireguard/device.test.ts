@@ -14,7 +14,8 @@ import {
   ZERO_KEY_MATERIAL_AFTER,
 } from '../../src/wireguard/constants.js';
 import { readU32, writeU32 } from '../../src/wireguard/messages.js';
-import { T0, ipv4Packet, ipv6Packet, makePair, type Pair } from './harness.js';
+import { Device, type Peer } from '../../src/wireguard/device.js';
+import { T0, ipv4Packet, ipv6Packet, keyFrom, makePair, prng, randomBytesFrom, type Pair } from './harness.js';
 
 const toHex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 const A_IP = '10.0.0.1';
@@ -204,6 +205,58 @@ describe.each([
     expect(p.peerA.hasLiveSession(p.sim.now)).toBe(true);
     expect(p.peerB.hasLiveSession(p.sim.now)).toBe(true);
     expect(p.a.device.stats.dropped.internal + p.b.device.stats.dropped.internal).toBe(0);
+  });
+
+  it('works when the IO answers synchronously (two devices wired directly, echoing from deliverPacket)', () => {
+    let now = T0;
+    const epA = { address: '192.0.2.1', port: 1 };
+    const epB = { address: '192.0.2.2', port: 2 };
+    const echoed: number[] = [];
+    const sentA: number[] = [];
+    // eslint-disable-next-line prefer-const
+    let a: Device, b: Device;
+    a = new Device({
+      crypto,
+      random: randomBytesFrom(prng(1)),
+      io: {
+        sendDatagram: (d) => {
+          sentA.push(d[0]!);
+          b.receiveDatagram(d, epA, now);
+        },
+        deliverPacket: (pkt) => echoed.push(pkt[20]!),
+      },
+    });
+    b = new Device({
+      crypto,
+      random: randomBytesFrom(prng(2)),
+      io: {
+        sendDatagram: (d) => a.receiveDatagram(d, epB, now),
+        deliverPacket: (pkt) => {
+          // echo: swap addresses and send back from inside the callback
+          const r = Uint8Array.from(pkt);
+          r.set(pkt.subarray(16, 20), 12);
+          r.set(pkt.subarray(12, 16), 16);
+          b.sendPacket(r, now);
+        },
+      },
+    });
+    const ka = keyFrom(11, crypto);
+    const kb = keyFrom(22, crypto);
+    a.setPrivateKey(ka.priv);
+    b.setPrivateKey(kb.priv);
+    const pb: Peer = a.addPeer(kb.pub);
+    const pa: Peer = b.addPeer(ka.pub);
+    pb.setEndpoint(epB);
+    a.allowedIPs.insert(Uint8Array.of(10, 0, 0, 2), 32, pb);
+    b.allowedIPs.insert(Uint8Array.of(10, 0, 0, 1), 32, pa);
+    for (let i = 0; i < 5; i++) a.sendPacket(ipv4Packet(A_IP, B_IP, new Uint8Array([i])), now);
+    expect(echoed).toEqual([0, 1, 2, 3, 4]);
+    // no retransmission is pending after the synchronous handshake
+    for (; now < T0 + 30_000; now += 100) {
+      a.tick(now);
+      b.tick(now);
+    }
+    expect(sentA.filter((t) => t === 1)).toHaveLength(1);
   });
 
   it('carries jumbo packets (MTU 34000)', () => {
