@@ -259,6 +259,22 @@ describe.each([
     expect(sentA.filter((t) => t === 1)).toHaveLength(1);
   });
 
+  it('uses the preshared key: equal keys handshake, different keys fail at the initiator', () => {
+    const psk = new Uint8Array(32).fill(9);
+    const ok = makePair(crypto, { psk });
+    establish(ok);
+    expect(ok.b.delivered).toHaveLength(1);
+    expect(ok.peerB.presharedKey).toEqual(psk);
+    const bad = makePair(crypto, { psk });
+    bad.peerA.setPresharedKey(new Uint8Array(32).fill(8));
+    establish(bad);
+    expect(bad.b.sentOfType(2)).toHaveLength(1); // the responder cannot tell
+    expect(bad.a.device.stats.dropped['handshake-invalid']).toBe(1);
+    expect(bad.b.delivered).toHaveLength(0);
+    bad.peerA.setPresharedKey(null);
+    expect(bad.peerA.presharedKey).toBeNull();
+  });
+
   it('carries jumbo packets (MTU 34000)', () => {
     const p = makePair(crypto, { mtu: 34000 });
     const big = ipv4Packet(A_IP, B_IP, 33000 - 20);
