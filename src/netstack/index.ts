@@ -1,5 +1,6 @@
 /** Public surface of the netstack. */
 export * from './addr.js';
+export { allocTransport, transportPart } from './buffer.js';
 export * from './header/errors.js';
 export * from './header/ipv4.js';
 export * from './header/ipv6.js';

@@ -31,6 +31,7 @@ import {
 import { walkIpv6 } from '../header/ipv6.js';
 import { isBroadcastOrUnspecified, isMulticast } from '../addr.js';
 import { newIcmpStats } from '../stats.js';
+import { allocTransport } from '../buffer.js';
 import type { Stack } from '../stack.js';
 import {
   IPPROTO_ICMP,
@@ -240,7 +241,7 @@ export class IcmpTransport implements TransportProtocol {
       (this.family === 4 ? this.stack.ipv4Stats : this.stack.ipv6Stats).noRoute++;
       return 'no-route';
     }
-    const buf = new Uint8Array(TRANSPORT_HEADROOM + 8 + payload.length);
+    const buf = allocTransport(8 + payload.length);
     const rest = ((ident & 0xffff) << 16) | (seq & 0xffff);
     if (this.family === 4) writeIcmpv4(buf, TRANSPORT_HEADROOM, ICMPV4_ECHO_REQUEST, 0, rest >>> 0, payload);
     else writeIcmpv6(buf, TRANSPORT_HEADROOM, route.src, route.dst, ICMPV6_ECHO_REQUEST, 0, rest >>> 0, payload);
@@ -361,7 +362,7 @@ export class IcmpTransport implements TransportProtocol {
     // RFC 1812 / 4443: quote as much as fits in 576 (IPv4) / 1280 (IPv6) bytes.
     const max = this.family === 4 ? 576 - 20 - 8 : 1280 - 40 - 8;
     const body = quote.subarray(0, Math.min(quote.length, max));
-    const buf = new Uint8Array(TRANSPORT_HEADROOM + 8 + body.length);
+    const buf = allocTransport(8 + body.length);
     if (this.family === 4) writeIcmpv4(buf, TRANSPORT_HEADROOM, type, code, rest, body);
     else writeIcmpv6(buf, TRANSPORT_HEADROOM, route.src, route.dst, type, code, rest, body);
     const r = this.stack.sendTransport(route, this.protocol, buf, TRANSPORT_HEADROOM);

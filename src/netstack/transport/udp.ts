@@ -7,6 +7,7 @@ import { HeaderError } from '../header/errors.js';
 import { UDP_HEADER, validateUdp, writeUdpHeader } from '../header/udp.js';
 import { addrEqual } from '../addr.js';
 import { newUdpStats } from '../stats.js';
+import { allocTransport } from '../buffer.js';
 import {
   IPPROTO_UDP,
   TRANSPORT_HEADROOM,
@@ -252,7 +253,7 @@ export class UdpProtocol implements TransportProtocol {
       this.stats.sendErrors++;
       return 'invalid';
     }
-    const buf = new Uint8Array(TRANSPORT_HEADROOM + UDP_HEADER + payload.length);
+    const buf = allocTransport(UDP_HEADER + payload.length);
     buf.set(payload, TRANSPORT_HEADROOM + UDP_HEADER);
     writeUdpHeader(buf, TRANSPORT_HEADROOM, route.src, route.dst, ep.localPort, dstPort, payload.length);
     const r = stack.sendTransport(route, IPPROTO_UDP, buf, TRANSPORT_HEADROOM, opts);
