@@ -59,6 +59,16 @@ export function findSocket(name: string, env: NodeJS.ProcessEnv = process.env): 
   return null;
 }
 
+/**
+ * Where an endpoint started by `wgts up` should put its UAPI socket: the wg-compatible
+ * system directory when running as root, else the per-user directory. It should write
+ * its pid (decimal, newline) to pidFileFor(thatPath) so `wgts down NAME` can stop it.
+ */
+export function endpointSocketPath(name: string, env: NodeJS.ProcessEnv = process.env): string {
+  const root = typeof process.getuid === 'function' && process.getuid() === 0;
+  return join(root ? SYSTEM_SOCKET_DIR : userSocketDir(env), `${name}.sock`);
+}
+
 /** The pid file that sits next to an interface's socket (whether or not it exists). */
 export function pidFileFor(socketPath: string): string {
   return socketPath.replace(/\.sock$/, '.pid');
