@@ -135,7 +135,7 @@ export class Cubic implements CongestionControl {
     this.cwndPrior = cwndSeg;
     if (this.fastConvergence && cwndSeg < this.wMax) this.wMax = (cwndSeg * (1 + CUBIC_BETA)) / 2;
     else this.wMax = cwndSeg;
-    this.ssthresh = Math.max(Math.floor(this.cwnd * CUBIC_BETA), 2 * this.mss);
+    this.ssthresh = Math.max(Math.floor(this.cwnd * CUBIC_BETA + 1e-6), 2 * this.mss);
     this.epochStart = -1;
   }
 
