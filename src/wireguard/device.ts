@@ -341,17 +341,19 @@ export class Device implements PeerHost {
 
   tick(now: number): void {
     if (now < this.earliestDeadline) return;
-    try {
-      this.earliestDeadline = Infinity;
-      for (const peer of this.peerMap.values()) {
-        if (peer.timers.nextDeadline() <= now) peer.timers.runExpired(peer, now, this.timerActions, peer.persistentKeepalive * 1000);
+    this.earliestDeadline = Infinity;
+    for (const peer of this.peerMap.values()) {
+      if (peer.timers.nextDeadline() > now) continue;
+      try {
+        peer.timers.runExpired(peer, now, this.timerActions, peer.persistentKeepalive * 1000);
+      } catch {
+        // A bug, not an input problem: count it and keep the other peers' timers running.
+        this.stats.dropped.internal++;
       }
-      let earliest = Infinity;
-      for (const peer of this.peerMap.values()) earliest = Math.min(earliest, peer.timers.nextDeadline());
-      this.earliestDeadline = earliest;
-    } catch {
-      this.stats.dropped.internal++;
     }
+    let earliest = Infinity;
+    for (const peer of this.peerMap.values()) earliest = Math.min(earliest, peer.timers.nextDeadline());
+    this.earliestDeadline = earliest;
   }
 
   /** @internal PeerHost */
