@@ -76,16 +76,25 @@ export function runEchoBench(family: 4 | 6, packets = 200_000, size = 56): EchoB
   // Warm up both paths.
   for (let i = 0; i < 20_000; i++) link.injectInbound(req.slice());
   for (let i = 0; i < 20_000; i++) minimalResponder(req, family);
-  replies = 0;
-  let t0 = performance.now();
-  for (let i = 0; i < packets; i++) link.injectInbound(req.slice());
-  const stackMs = performance.now() - t0;
-  if (replies !== packets) throw new Error(`expected ${packets} replies, got ${replies}`);
+  // Interleave rounds and keep each side's best: on a shared machine the
+  // fastest round is the one least disturbed by other processes.
+  const rounds = 5;
+  const per = Math.max(1, Math.floor(packets / rounds));
+  let stackMs = Infinity;
+  let anchorMs = Infinity;
   let sink = 0;
-  t0 = performance.now();
-  for (let i = 0; i < packets; i++) sink += minimalResponder(req.slice(), family)[0]!;
-  const anchorMs = performance.now() - t0;
+  for (let round = 0; round < rounds; round++) {
+    replies = 0;
+    let t0 = performance.now();
+    for (let i = 0; i < per; i++) link.injectInbound(req.slice());
+    stackMs = Math.min(stackMs, performance.now() - t0);
+    if (replies !== per) throw new Error(`expected ${per} replies, got ${replies}`);
+    t0 = performance.now();
+    for (let i = 0; i < per; i++) sink += minimalResponder(req.slice(), family)[0]!;
+    anchorMs = Math.min(anchorMs, performance.now() - t0);
+  }
   if (sink === 0) throw new Error('unreachable');
+  packets = per;
   const stackPps = (packets / stackMs) * 1000;
   const anchorPps = (packets / anchorMs) * 1000;
   return { family, packets, stackPps, anchorPps, ratio: stackPps / anchorPps };
