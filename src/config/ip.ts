@@ -15,17 +15,26 @@ export interface IpPrefix {
 
 /** Dotted quad, exactly four decimal parts 0-255 (inet_pton rules: no leading zeros beyond "0"). */
 export function parseIPv4(text: string): Uint8Array | null {
-  const parts = text.split('.');
-  if (parts.length !== 4) return null;
+  // Hand-rolled: configs can carry hundreds of thousands of addresses.
   const out = new Uint8Array(4);
-  for (let i = 0; i < 4; i++) {
-    const p = parts[i]!;
-    if (!/^(0|[1-9][0-9]{0,2})$/.test(p)) return null;
-    const v = Number(p);
-    if (v > 255) return null;
-    out[i] = v;
+  let part = 0;
+  let value = 0;
+  let digits = 0;
+  for (let i = 0; i <= text.length; i++) {
+    const c = i < text.length ? text.charCodeAt(i) : 46; // a virtual '.' ends the last part
+    if (c === 46) {
+      if (digits === 0 || part > 3) return null;
+      out[part++] = value;
+      value = 0;
+      digits = 0;
+    } else if (c >= 48 && c <= 57) {
+      if (digits > 0 && value === 0) return null; // leading zero
+      value = value * 10 + (c - 48);
+      if (value > 255) return null;
+      digits++;
+    } else return null;
   }
-  return out;
+  return part === 4 ? out : null;
 }
 
 /** RFC 4291 text form: hex groups, at most one "::", optional dotted-quad tail. No zone. */
