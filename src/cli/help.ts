@@ -93,8 +93,9 @@ The output includes the private key.`,
                             With a leading "+" or "-" an entry is added or removed
                             instead, leaving the others. An empty LIST clears it.
 
-${KEYS_NOTE} Key files hold one key plus optional whitespace, so that keys
-never appear on a command line.
+${KEYS_NOTE}
+Key files hold one key plus optional whitespace, so that secret keys never
+appear on a command line.
 
 Exit status: 0 ok, 1 if the interface is missing or refuses the change, 2 for
 bad arguments.`,
