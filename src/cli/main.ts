@@ -52,7 +52,7 @@ async function quickstart(cli: Cli): Promise<number> {
   try {
     run = ((await import(spec)) as { runQuickstart?: (cli: Cli) => Promise<number> }).runQuickstart;
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ERR_MODULE_NOT_FOUND') throw e;
+    if ((e as NodeJS.ErrnoException).code !== 'ERR_MODULE_NOT_FOUND' || !/\/cli\/quickstart\.js'/.test((e as Error).message)) throw e;
   }
   if (!run) {
     cli.err(`${cli.prog}: the quickstart is not available yet in this build.\n\n${mainHelp(cli.prog)}`);

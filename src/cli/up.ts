@@ -72,7 +72,8 @@ export async function loadRuntime(): Promise<RunEndpoint | null> {
     const mod = (await import(spec)) as { runEndpoint?: RunEndpoint };
     return typeof mod.runEndpoint === 'function' ? mod.runEndpoint : null;
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND') return null;
+    // Only "runtime.js itself is missing" means not built yet; a missing import inside it is a real error.
+    if ((e as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND' && /\/cli\/runtime\.js'/.test((e as Error).message)) return null;
     throw e;
   }
 }
