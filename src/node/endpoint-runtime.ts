@@ -187,12 +187,13 @@ export class WireGuard extends EventEmitter {
     try {
       const device = wg.endpoint.device;
       device.setPrivateKey(keyBytes(opts.privateKey, 'privateKey'));
-      for (const p of opts.peers ?? []) await wg.addPeer(p);
       bind.onReceive(
         (data, from) => wg.endpoint.receiveDatagram(data, from, clockNow()),
         () => wg.leave(),
       );
+      // The socket first: adding a peer with PersistentKeepalive sends at once.
       device.listenPort = await bind.open(opts.listenPort ?? 0);
+      for (const p of opts.peers ?? []) await wg.addPeer(p);
       if (opts.uapi) await wg.serveUapi(typeof opts.uapi === 'string' ? opts.uapi : defaultUapiPath(wg.name));
       wg.leave();
       return wg;
