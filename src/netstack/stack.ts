@@ -451,6 +451,12 @@ export class Stack implements TransportStack, Ipv4Context, Ipv6Context {
     return false;
   }
 
+  /** @internal ICMPv6 Parameter Problem about a received IPv6 packet. */
+  sendParameterProblem(nic: NicId, pkt: Uint8Array, code: number, pointer: number, temporary: boolean): void {
+    if (temporary) return;
+    this.icmp6.sendParameterProblem(nic, pkt, code, pointer);
+  }
+
   /** Rate-limited ICMP error about a received packet. Never for temporary destinations, multicast, or ICMP errors. */
   sendIcmpError(tp: TransportPacket, kind: 'port-unreachable' | 'protocol-unreachable'): boolean {
     return (tp.family === 4 ? this.icmp4 : this.icmp6).sendError(tp, kind);

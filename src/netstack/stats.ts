@@ -20,6 +20,8 @@ export interface IpStats {
   tooBig: number;
   fragmentsSent: number;
   routingHeaderDropped: number;
+  /** IPv6 packets with a hop-by-hop/destination option we must not skip. */
+  unknownOption: number;
 }
 
 export interface IcmpStats {
@@ -78,7 +80,7 @@ export function newIpStats(): IpStats {
   return zero<IpStats>([
     'received', 'malformed', 'invalidDestination', 'invalidSource', 'temporaryReceived', 'delivered', 'unknownProtocol',
     'fragmentsReceived', 'reassembled', 'reassemblyDropped', 'reassemblyTimeouts', 'sent', 'sendDropped', 'noRoute',
-    'tooBig', 'fragmentsSent', 'routingHeaderDropped',
+    'tooBig', 'fragmentsSent', 'routingHeaderDropped', 'unknownOption',
   ]);
 }
 

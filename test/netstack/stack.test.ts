@@ -176,3 +176,42 @@ describe('stack: promiscuous mode', () => {
     expect(link.drain()).toEqual([]);
   });
 });
+
+describe('IPv6 hop-by-hop / destination options', () => {
+  const b = addrs(6);
+  const withOption = (nh: number, optType: number) => {
+    const icmp = buildIcmpv6(b.remote, b.local, 128, 0, 0x00010001, Uint8Array.of(9));
+    const ext = Uint8Array.from([58, 0, optType, 2, 0, 0, 1, 0]); // option (len 2) then PadN(0)
+    return buildIpv6({ nextHeader: nh, hopLimit: 64, src: b.remote, dst: b.local }, Uint8Array.from([...ext, ...icmp]));
+  };
+
+  it('skippable unknown options are ignored', () => {
+    const { link } = setup();
+    link.injectInbound(withOption(0, 0x1e));
+    link.injectInbound(withOption(60, 0x1e));
+    expect(link.drain().length).toBe(2); // two echo replies
+  });
+
+  it('"discard" options drop silently; "discard and report" sends Parameter Problem code 2 pointing at the option', () => {
+    const { stack, link } = setup();
+    link.injectInbound(withOption(0, 0x40));
+    expect(link.drain()).toEqual([]);
+    const req = withOption(60, 0x80);
+    link.injectInbound(req);
+    const out = link.drain();
+    expect(out.length).toBe(1);
+    const m = out[0]!.subarray(40);
+    expect([m[0], m[1], (m[4]! << 24) | (m[5]! << 16) | (m[6]! << 8) | m[7]!]).toEqual([4, 2, 42]);
+    expect(Array.from(m.subarray(8))).toEqual(Array.from(req));
+    expect(stack.stats.ipv6.unknownOption).toBe(2);
+  });
+
+  it('an option overrunning its header is malformed', () => {
+    const { stack, link } = setup();
+    const p = withOption(0, 0x1e);
+    p[43] = 9; // option length beyond the 8-byte header
+    link.injectInbound(p);
+    expect(link.drain()).toEqual([]);
+    expect(stack.stats.ipv6.malformed).toBe(1);
+  });
+});

@@ -44,6 +44,38 @@ export interface Ipv6Walk {
   routingSegmentsLeft: number;
   /** Offset of the routing header (for a parameter problem pointer), or -1. */
   routingOffset: number;
+  /**
+   * The first hop-by-hop / destination option we do not understand whose
+   * type says "do not skip" (RFC 8200 §4.2): 0 none, 1 discard, 2 discard and
+   * send Parameter Problem, 3 the same unless the destination is multicast.
+   */
+  optionAction: number;
+  /** Offset of that option's type byte (the Parameter Problem pointer). */
+  optionPointer: number;
+}
+
+const OPT_PAD1 = 0;
+const OPT_PADN = 1;
+const OPT_ROUTER_ALERT = 5;
+
+/** Scans the TLV options of an extension header at b[off, off+len). Returns the offending offset or -1. */
+function scanOptions(b: Uint8Array, off: number, len: number, out: { action: number; pointer: number }): void {
+  const end = off + len;
+  for (let i = off + 2; i < end; ) {
+    const t = b[i]!;
+    if (t === OPT_PAD1) {
+      i++;
+      continue;
+    }
+    if (i + 2 > end) throw new HeaderError('ipv6: truncated option');
+    const l = b[i + 1]!;
+    if (i + 2 + l > end) throw new HeaderError('ipv6: option overruns its header');
+    if (t !== OPT_PADN && t !== OPT_ROUTER_ALERT && t >> 6 !== 0 && out.action === 0) {
+      out.action = t >> 6;
+      out.pointer = i;
+    }
+    i += 2 + l;
+  }
 }
 
 /** Validates the fixed header; returns IPV6_HEADER + payloadLength (the packet's real length). */
@@ -90,6 +122,7 @@ export function walkIpv6(b: Uint8Array, end = b.length): Ipv6Walk {
   let fragment: Ipv6Fragment | null = null;
   let routingSegmentsLeft = 0;
   let routingOffset = -1;
+  const opt = { action: 0, pointer: -1 };
   for (let n = 0; ; n++) {
     if (n > MAX_EXTENSION_HEADERS) throw new HeaderError('ipv6: too many extension headers');
     if (nh === NH_HOP_BY_HOP && n !== 0) throw new HeaderError('ipv6: hop-by-hop not first');
@@ -100,7 +133,7 @@ export function walkIpv6(b: Uint8Array, end = b.length): Ipv6Walk {
       if (nh === NH_ROUTING) {
         routingSegmentsLeft = b[off + 3]!;
         routingOffset = off;
-      }
+      } else scanOptions(b, off, len, opt);
       prevNh = off;
       nh = b[off]!;
       off += len;
@@ -126,7 +159,15 @@ export function walkIpv6(b: Uint8Array, end = b.length): Ipv6Walk {
     }
     break;
   }
-  return { protocol: nh, transportOffset: off, fragment, routingSegmentsLeft, routingOffset };
+  return {
+    protocol: nh,
+    transportOffset: off,
+    fragment,
+    routingSegmentsLeft,
+    routingOffset,
+    optionAction: opt.action,
+    optionPointer: opt.pointer,
+  };
 }
 
 export interface Ipv6BuildFields {

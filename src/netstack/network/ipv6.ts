@@ -12,6 +12,8 @@ export interface Ipv6Context {
   classifyDestination(nic: NicId, dst: Uint8Array): 0 | 1 | 2;
   dispatchTransport(tp: TransportPacket): void;
   nextIpv6FragmentId(): number;
+  /** ICMPv6 Parameter Problem (code, pointer) about a received packet; never for temporary destinations. */
+  sendParameterProblem(nic: NicId, pkt: Uint8Array, code: number, pointer: number, temporary: boolean): void;
 }
 
 function hexKey(a: Uint8Array): string {
@@ -42,6 +44,14 @@ export function receiveIpv6(ctx: Ipv6Context, nic: NicId, pkt: Uint8Array, now: 
   const cls = ctx.classifyDestination(nic, dst);
   if (cls === 0) {
     st.invalidDestination++;
+    return;
+  }
+  if (walk.optionAction !== 0) {
+    // An option we must not skip: discard, and for actions 2/3 tell the sender (RFC 8200 §4.2).
+    st.unknownOption++;
+    if (walk.optionAction === 2 || (walk.optionAction === 3 && !isMulticast(dst))) {
+      ctx.sendParameterProblem(nic, pkt, 2, walk.optionPointer, cls === 2);
+    }
     return;
   }
   if (walk.routingSegmentsLeft > 0) {

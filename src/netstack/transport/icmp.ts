@@ -338,6 +338,13 @@ export class IcmpTransport implements TransportProtocol {
     return this.sendErrorMessage(tp.src, tp.dst, tp.nic, type, code, rest, tp.network);
   }
 
+  /** @internal ICMPv6 Parameter Problem pointing at `pointer` in the received packet `pkt`. */
+  sendParameterProblem(nic: NicId, pkt: Uint8Array, code: number, pointer: number): boolean {
+    const src = pkt.subarray(8, 24);
+    const dst = pkt.subarray(24, 40);
+    return this.sendErrorMessage(src, dst, nic, ICMPV6_PARAMETER_PROBLEM, code, pointer >>> 0, pkt);
+  }
+
   /** @internal ICMP time exceeded (fragment reassembly) for a datagram whose first fragment we held. */
   sendReassemblyTimeExceeded(header: Uint8Array, firstPiece: Uint8Array): boolean {
     const src = this.family === 4 ? header.subarray(12, 16) : header.subarray(8, 24);
