@@ -215,3 +215,18 @@ describe('IPv6 hop-by-hop / destination options', () => {
     expect(stack.stats.ipv6.malformed).toBe(1);
   });
 });
+
+describe('IPv4 options on receive', () => {
+  it('malformed option lengths are a counted drop', () => {
+    const { stack, link } = setup();
+    const a = addrs(4);
+    const icmp = buildIcmpv4(8, 0, 0x00010001, Uint8Array.of(1));
+    const bad = buildIpv4({ ttl: 64, protocol: 1, src: a.remote, dst: a.local, options: Uint8Array.of(0x07, 9, 4, 0) }, icmp);
+    link.injectInbound(bad);
+    expect(link.drain()).toEqual([]);
+    expect(stack.stats.ipv4.malformed).toBe(1);
+    const good = buildIpv4({ ttl: 64, protocol: 1, src: a.remote, dst: a.local, options: Uint8Array.of(1, 1, 0x94, 2) }, icmp);
+    link.injectInbound(good);
+    expect(link.drain().length).toBe(1);
+  });
+});

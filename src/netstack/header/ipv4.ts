@@ -39,6 +39,22 @@ export function validateIpv4(b: Uint8Array, verifyChecksum = true): number {
   return ihl;
 }
 
+/** Checks the option TLVs in b[20, hl): every option fits its header (RFC 791). */
+export function validateIpv4Options(b: Uint8Array, hl: number): void {
+  for (let i = IPV4_MIN_HEADER; i < hl; ) {
+    const t = b[i]!;
+    if (t === 0) return; // end of option list
+    if (t === 1) {
+      i++;
+      continue;
+    }
+    if (i + 2 > hl) throw new HeaderError('ipv4: truncated option');
+    const len = b[i + 1]!;
+    if (len < 2 || i + len > hl) throw new HeaderError('ipv4: bad option length');
+    i += len;
+  }
+}
+
 export function ipv4TotalLength(b: Uint8Array): number {
   return (b[2]! << 8) | b[3]!;
 }

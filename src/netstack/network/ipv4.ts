@@ -7,6 +7,7 @@ import {
   ipv4HeaderLengthFor,
   ipv4TotalLength,
   validateIpv4,
+  validateIpv4Options,
   writeIpv4Header,
 } from '../header/ipv4.js';
 import { HeaderError } from '../header/errors.js';
@@ -31,6 +32,7 @@ export function receiveIpv4(ctx: Ipv4Context, nic: NicId, pkt: Uint8Array, now: 
   let hl: number;
   try {
     hl = validateIpv4(pkt);
+    if (hl > 20) validateIpv4Options(pkt, hl);
   } catch (e) {
     if (!(e instanceof HeaderError)) throw e;
     st.malformed++;
