@@ -201,3 +201,21 @@ describe('UDP callbacks', () => {
     expect(stack.stats.udp.callbackErrors).toBe(1);
   });
 });
+
+describe('UDP wildcard endpoints and temporary addresses', () => {
+  it('a wildcard endpoint ignores temporary destinations unless acceptTemporary', () => {
+    const { stack, link } = setup();
+    stack.setPromiscuous(1, true);
+    const a = addrs(4);
+    const ep = stack.udp.createEndpoint(4).bind(53);
+    const got: string[] = [];
+    ep.onMessage = (d) => got.push(`${d.dst.join('.')}:${d.temporary}`);
+    link.injectInbound(udpPacket(4, a.remote, a.temp, 1, 53, Uint8Array.of(1)));
+    link.injectInbound(udpPacket(4, a.remote, a.local, 1, 53, Uint8Array.of(1)));
+    expect(got).toEqual(['10.0.0.1:false']);
+    expect(link.drain()).toEqual([]);
+    ep.acceptTemporary = true;
+    link.injectInbound(udpPacket(4, a.remote, a.temp, 1, 53, Uint8Array.of(1)));
+    expect(got).toEqual(['10.0.0.1:false', '10.9.9.9:true']);
+  });
+});

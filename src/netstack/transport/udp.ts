@@ -48,6 +48,12 @@ export class UdpEndpoint {
   remotePort = 0;
   /** May send from a non-local source (set for endpoints a Forwarder created for a temporary address). */
   anySource = false;
+  /**
+   * A wildcard-bound endpoint also takes datagrams to temporary (promiscuous)
+   * addresses. Off by default, like TCP listeners: answering for every address
+   * a peer routes here would make them all look alive (shared/icmp.md).
+   */
+  acceptTemporary = false;
   private queue: UdpDatagram[] = [];
   private closed = false;
 
@@ -200,7 +206,7 @@ export class UdpProtocol implements TransportProtocol {
     }
     const srcPort = (d[0]! << 8) | d[1]!;
     const dstPort = (d[2]! << 8) | d[3]!;
-    const ep = this.lookup(tp.family, tp.dst, dstPort, tp.src, srcPort);
+    const ep = this.lookup(tp.family, tp.dst, dstPort, tp.src, srcPort, tp.temporary);
     if (!ep) return false;
     st.delivered++;
     try {
@@ -213,7 +219,7 @@ export class UdpProtocol implements TransportProtocol {
   }
 
   /** Most specific match: connected flow > bound address > wildcard. */
-  lookup(family: IpFamily, dst: Uint8Array, dstPort: number, src: Uint8Array, srcPort: number): UdpEndpoint | null {
+  lookup(family: IpFamily, dst: Uint8Array, dstPort: number, src: Uint8Array, srcPort: number, temporary = false): UdpEndpoint | null {
     const list = this.ports.get(portKey(family, dstPort));
     if (!list) return null;
     let best: UdpEndpoint | null = null;
@@ -223,7 +229,7 @@ export class UdpProtocol implements TransportProtocol {
       if (ep.localAddress) {
         if (!addrEqual(ep.localAddress, dst)) continue;
         score += 1;
-      }
+      } else if (temporary && !ep.acceptTemporary) continue;
       if (ep.remoteAddress) {
         if (ep.remotePort !== srcPort || !addrEqual(ep.remoteAddress, src)) continue;
         score += 2;
