@@ -230,3 +230,42 @@ describe('IPv4 options on receive', () => {
     expect(link.drain().length).toBe(1);
   });
 });
+
+describe('two stacks wired back to back (synchronous, reentrant)', () => {
+  it('ping and UDP echo complete inside the sending call', () => {
+    const mk = (addr: string) => {
+      const link = new ChannelEndpoint({ mtu: 1500, queueSize: 4 });
+      const stack = new Stack();
+      stack.createNic(1, link);
+      stack.addAddress(1, addr);
+      stack.addRoute('0.0.0.0/0', 1);
+      stack.addRoute('::/0', 1);
+      return { link, stack };
+    };
+    const a = mk('10.0.0.1/24');
+    const b = mk('10.0.0.2/24');
+    a.stack.addAddress(1, 'fd00::1/64');
+    b.stack.addAddress(1, 'fd00::2/64');
+    a.link.onOutbound = (p) => b.link.injectInbound(p);
+    b.link.onOutbound = (p) => a.link.injectInbound(p);
+    for (const fam of [4, 6] as const) {
+      const dst = parseAddress(fam === 4 ? '10.0.0.2' : 'fd00::2');
+      const ping = (fam === 4 ? a.stack.icmp4 : a.stack.icmp6).openEcho(1);
+      const seqs: number[] = [];
+      ping.onMessage = (m) => seqs.push(m.seq);
+      for (let s = 0; s < 3; s++) expect(ping.send(dst, s, Uint8Array.of(s))).toBe('ok');
+      expect(seqs).toEqual([0, 1, 2]);
+      ping.close();
+      const server = b.stack.udp.createEndpoint(fam).bind(7);
+      server.onMessage = (d) => server.send(d.payload, d.src, d.srcPort);
+      const client = a.stack.udp.createEndpoint(fam).connect(dst, 7);
+      const echoed: number[] = [];
+      client.onMessage = (d) => echoed.push(...d.payload);
+      client.send(Uint8Array.of(4, 5, 6));
+      expect(echoed).toEqual([4, 5, 6]);
+      server.close();
+      client.close();
+    }
+    expect(a.stack.callbackErrors + b.stack.callbackErrors).toBe(0);
+  });
+});
