@@ -9,7 +9,7 @@
  *   INTEROP_TCP_MB=200       bulk TCP size per direction
  */
 import { Topology } from './topology.js';
-import { assert, assertEqual, background, run, sleep } from './lib.js';
+import { assert, assertEqual, Netns, run, sleep } from './lib.js';
 import { join } from 'node:path';
 import { existsSync, readFileSync } from 'node:fs';
 
@@ -233,6 +233,51 @@ test('wrong public key and wrong preshared key: no handshake, no crash', async (
   topo.wg(a, ['set', a.iface, 'peer', wrong, 'remove']);
   topo.resetPeers();
   expectPing(a, b.inner4, 3);
+});
+
+test('TUN interface moved to another namespace keeps working (not a deletion)', async () => {
+  const nsC = new Netns(`wgic-${topo.id}`);
+  run(['ip', 'netns', 'add', nsC.name]);
+  try {
+    b.ns.exec(['ip', 'link', 'set', b.iface, 'netns', nsC.name]);
+    nsC.exec(['ip', 'link', 'set', 'lo', 'up']);
+    nsC.exec(['ip', 'addr', 'add', `${b.inner4}/24`, 'dev', b.iface]);
+    nsC.exec(['ip', 'link', 'set', 'mtu', '1420', 'up', 'dev', b.iface]);
+    await sleep(300);
+    assert(topo.isAlive(b), `${b.impl} exited when its interface left the namespace`);
+    const r = nsC.exec(['ping', '-n', '-q', '-c', '5', '-i', '0.05', '-W', '2', a.inner4], { allowFail: true, timeoutMs: 20_000 });
+    assert(/5 packets transmitted, 5 received/.test(r.stdout), `ping from the new namespace: ${r.stdout.trim().split('\n').pop()}`);
+    // UAPI still answers (the socket lives in the filesystem, the UDP socket in the old namespace).
+    assert(topo.peerOf(b, a)!.latestHandshake > 0, 'wg show after the move');
+    nsC.exec(['ip', 'link', 'set', b.iface, 'netns', b.ns.name]);
+  } finally {
+    nsC.destroy();
+  }
+  // Back home: give it its addresses again.
+  b.ns.exec(['ip', 'addr', 'add', `${b.inner4}/24`, 'dev', b.iface], { allowFail: true });
+  b.ns.exec(['ip', 'addr', 'add', `${b.inner6}/64`, 'dev', b.iface, 'nodad'], { allowFail: true });
+  b.ns.exec(['ip', 'link', 'set', 'mtu', '1420', 'up', 'dev', b.iface]);
+  expectPing(a, b.inner4, 5);
+});
+
+test('jumbo MTU: 34000-byte packets both ways', async () => {
+  for (const s of [a, b]) {
+    s.ns.exec(['ip', 'link', 'set', 'mtu', '40000', 'dev', s.veth]);
+    s.ns.exec(['ip', 'link', 'set', 'mtu', '34000', 'dev', s.iface]);
+  }
+  await sleep(1200); // wireguard-ts notices MTU changes within a second
+  try {
+    // 34000 - 20 (IPv4) - 8 (ICMP) = 33972 bytes of payload: exactly the tunnel MTU.
+    expectPing(a, b.inner4, 5, 33972);
+    expectPing(b, a.inner4, 5, 33972);
+    expectPing(b, a.inner6, 5, 34000 - 48);
+  } finally {
+    for (const s of [a, b]) {
+      s.ns.exec(['ip', 'link', 'set', 'mtu', '1420', 'dev', s.iface], { allowFail: true });
+      s.ns.exec(['ip', 'link', 'set', 'mtu', '1500', 'dev', s.veth], { allowFail: true });
+    }
+    await sleep(1200);
+  }
 });
 
 test('interface deletion ends the daemon and removes its UAPI socket', async () => {

@@ -189,16 +189,17 @@ class Daemon {
         onHandshake: (peer: Peer) => log.verbose(`peer(${Buffer.from(peer.publicKey).toString('base64').slice(0, 4)}…) - handshake completed`),
       },
       crypto: defaultCrypto(),
-      mtu: this.readMtu(),
+      mtu: this.readMtu() ?? DEFAULT_TUN_MTU,
     });
     this.bind = createBind();
   }
 
-  private readMtu(): number {
+  /** The interface MTU, or undefined when it cannot be read (e.g. moved to another namespace). */
+  private readMtu(): number | undefined {
     try {
       return this.tun.mtu;
     } catch {
-      return DEFAULT_TUN_MTU;
+      return undefined;
     }
   }
 
@@ -223,7 +224,7 @@ class Daemon {
 
   private syncMtu(): void {
     const m = this.readMtu();
-    if (m !== this.device.mtu && m > 0) {
+    if (m !== undefined && m !== this.device.mtu && m > 0) {
       this.log.verbose(`MTU updated: ${m}`);
       this.device.mtu = m;
     }
