@@ -552,6 +552,9 @@ export interface RunOptions {
   log?: (line: string) => void;
   /** Serve the UAPI socket and write a pid file next to it (default true). */
   uapi?: boolean;
+  /** UAPI socket path (default: defaultUapiPath(interfaceName)). */
+  uapiPath?: string;
+  bind?: 'auto' | 'native' | 'dgram';
   /** Resolves to stop (default: SIGINT/SIGTERM). */
   stop?: Promise<void>;
 }
@@ -564,7 +567,8 @@ export async function runNetstackEndpoint(config: WgConfig, opts: RunOptions): P
   const log = opts.log ?? ((l: string) => process.stderr.write(l + '\n'));
   let wg: WireGuard;
   try {
-    wg = await WireGuard.fromParsedConfig(config, { name: opts.interfaceName, uapi: opts.uapi ?? true });
+    const uapi = opts.uapi === false ? false : (opts.uapiPath ?? true);
+    wg = await WireGuard.fromParsedConfig(config, { name: opts.interfaceName, uapi, bind: opts.bind });
   } catch (e) {
     log(`wgts: ${opts.interfaceName}: ${(e as Error).message}`);
     return 1;
