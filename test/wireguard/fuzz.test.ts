@@ -5,12 +5,15 @@
  */
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { nodeCrypto } from '../../src/crypto/index.js';
+import { nobleCrypto, nodeCrypto } from '../../src/crypto/index.js';
 import { MAX_STAGED_PACKETS } from '../../src/wireguard/constants.js';
 import { ipv4Packet, makePair } from './harness.js';
 
-describe('Device under arbitrary input', () => {
-  const p = makePair(nodeCrypto, { underLoadThreshold: 50 });
+describe.each([
+  ['node', nodeCrypto],
+  ['noble', nobleCrypto],
+] as const)('Device under arbitrary input (%s backend)', (_name, crypto) => {
+  const p = makePair(crypto, { underLoadThreshold: 50 });
   p.a.device.sendPacket(ipv4Packet('10.0.0.1', '10.0.0.2'), p.sim.now);
   p.sim.advance(50);
   p.b.device.sendPacket(ipv4Packet('10.0.0.2', '10.0.0.1'), p.sim.now);
@@ -78,7 +81,7 @@ describe('Device under arbitrary input', () => {
   });
 
   it('a flood of 5000 forged handshakes from many sources keeps tables bounded and goes under load', () => {
-    const q = makePair(nodeCrypto);
+    const q = makePair(crypto);
     q.a.device.sendPacket(ipv4Packet('10.0.0.1', '10.0.0.2'), q.sim.now);
     const init = q.a.sentOfType(1)[0]!.data;
     for (let i = 0; i < 5000; i++) {

@@ -131,8 +131,16 @@ export class Sim {
 
   /** Puts a datagram on the wire for delivery at `at` (default: now). */
   inject(data: Uint8Array, from: Endpoint, to: Endpoint, at = this.now): void {
-    this.queue.push({ at, seq: this.seq++, from, to, data: Uint8Array.from(data) });
-    this.queue.sort((a, b) => a.at - b.at || a.seq - b.seq);
+    // Insert after everything due at or before `at` (stable for equal times).
+    const item = { at, seq: this.seq++, from, to, data: Uint8Array.from(data) };
+    let lo = 0;
+    let hi = this.queue.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.queue[mid]!.at <= at) lo = mid + 1;
+      else hi = mid;
+    }
+    this.queue.splice(lo, 0, item);
   }
 
   private nodeAt(ep: Endpoint): Node | undefined {
