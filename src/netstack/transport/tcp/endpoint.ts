@@ -786,7 +786,6 @@ export class TcpEndpoint implements TcpEndpointId {
         this.dataStart = seqAdd(this.dataStart, dataAcked);
       }
       if (this.finQueued && seqGT(ack, this.finSeq)) this.finAcked = true;
-      const acked = seqDiff(ack, this.sndUna);
       this.sndUna = ack;
       if (seqLT(this.sndNxt, ack)) this.sndNxt = ack;
       if (seqLT(this.highRxt, ack)) this.highRxt = ack;
@@ -810,7 +809,7 @@ export class TcpEndpoint implements TcpEndpointId {
         }
       } else {
         this.dupAcks = 0;
-        cc.onAck(acked, now, this.srtt);
+        if (dataAcked > 0) cc.onAck(dataAcked, now, this.srtt);
       }
       if (this.writeBlocked && ring.free > 0) {
         this.writeBlocked = false;
