@@ -423,7 +423,36 @@ export class Stack implements TransportStack, Ipv4Context, Ipv6Context {
     const ts = this.transportStatsFor(protocol);
     if (r === 'ok') ts.sent++;
     else ts.sendFailed++;
+    if (r === 'too-big') this.notifyTooBig(route, protocol, buf, offset);
     return r;
+  }
+
+  /**
+   * A local sender asked for a packet above the path MTU without
+   * fragmentation: tell it like a Packet Too Big from the path would
+   * (handleControl with the MTU), so it can shrink its segments.
+   */
+  private notifyTooBig(route: Route, protocol: number, buf: Uint8Array, offset: number): void {
+    const proto = this.protocols.get(protocol);
+    if (!proto?.handleControl) return;
+    const ctl = {
+      nic: route.nic,
+      family: route.family,
+      kind: 'packet-too-big' as const,
+      icmpType: route.family === 4 ? 3 : 2,
+      icmpCode: route.family === 4 ? 4 : 0,
+      mtu: route.mtu,
+      protocol,
+      src: route.src,
+      dst: route.dst,
+      transport: buf.subarray(offset, Math.min(buf.length, offset + 8)),
+      now: this.clock,
+    };
+    try {
+      proto.handleControl(ctl);
+    } catch (e) {
+      this.noteCallbackError(e);
+    }
   }
 
   /** Records a smaller path MTU toward dst (from ICMP "fragmentation needed" / "packet too big"). */

@@ -269,3 +269,19 @@ describe('two stacks wired back to back (synchronous, reentrant)', () => {
     expect(a.stack.callbackErrors + b.stack.callbackErrors).toBe(0);
   });
 });
+
+describe('Packet Too Big toward own senders', () => {
+  it.each([4, 6] as const)('IPv%i: a local send above the MTU with dontFragment reaches handleControl with the MTU', (fam) => {
+    const { stack, link } = setup({ mtu: 1280 });
+    const tcp = new FakeProto();
+    stack.registerTransportProtocol(6, tcp);
+    const route = stack.findRoute(fam, addrs(fam).remote)!;
+    const buf = new Uint8Array(TRANSPORT_HEADROOM + 1400);
+    buf.set([0x12, 0x34, 0x00, 0x50], TRANSPORT_HEADROOM);
+    expect(stack.sendTransport(route, 6, buf, TRANSPORT_HEADROOM, { dontFragment: true })).toBe('too-big');
+    expect(link.drain()).toEqual([]);
+    expect(tcp.controls.length).toBe(1);
+    const c = tcp.controls[0]!;
+    expect([c.kind, c.mtu, c.family, c.protocol, ...c.transport.subarray(0, 4)]).toEqual(['packet-too-big', 1280, fam, 6, 0x12, 0x34, 0, 0x50]);
+  });
+});
