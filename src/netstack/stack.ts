@@ -48,6 +48,8 @@ export interface StackOptions {
   icmpErrorBurst?: number;
   /** Seed for ephemeral ports and IP ids (deterministic tests). */
   seed?: number;
+  /** Bound UDP endpoints at most, forwarder flows included (default 16384). */
+  maxUdpEndpoints?: number;
   /** How long a learned path MTU is kept (ms). */
   pathMtuTimeoutMs?: number;
 }
@@ -124,7 +126,7 @@ export class Stack implements TransportStack, Ipv4Context, Ipv6Context {
     this.ipv6FragId = Math.floor(this.random() * 0x100000000);
     this.icmp4 = new IcmpTransport(this, 4);
     this.icmp6 = new IcmpTransport(this, 6);
-    this.udp = new UdpProtocol();
+    this.udp = new UdpProtocol(opts.maxUdpEndpoints);
     this.protocols.set(IPPROTO_ICMP, this.icmp4);
     this.protocols.set(IPPROTO_ICMPV6, this.icmp6);
     this.registerTransportProtocol(IPPROTO_UDP, this.udp);

@@ -219,3 +219,16 @@ describe('UDP wildcard endpoints and temporary addresses', () => {
     expect(got).toEqual(['10.0.0.1:false', '10.9.9.9:true']);
   });
 });
+
+describe('UDP endpoint limit', () => {
+  it('binding beyond maxUdpEndpoints throws; closing frees a slot', () => {
+    const { stack } = setup({ maxUdpEndpoints: 2 });
+    const e1 = stack.udp.createEndpoint(4).bind(1);
+    stack.udp.createEndpoint(6).bind(1);
+    expect(() => stack.udp.createEndpoint(4).bind(2)).toThrow(/limit/);
+    e1.close();
+    expect(stack.udp.endpointCount).toBe(1);
+    stack.udp.createEndpoint(4).bind(2);
+    expect(stack.udp.endpointCount).toBe(2);
+  });
+});

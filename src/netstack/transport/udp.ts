@@ -123,6 +123,20 @@ export class UdpProtocol implements TransportProtocol {
   /** Endpoints by (family, port). */
   private readonly ports = new Map<number, UdpEndpoint[]>();
   private nextEphemeral = EPHEMERAL_FIRST;
+  private bound = 0;
+
+  /** Bound endpoints at most (forwarder flows included); binding beyond it throws. */
+  constructor(readonly maxEndpoints = 16_384) {}
+
+  /** Endpoints currently bound. */
+  get endpointCount(): number {
+    return this.bound;
+  }
+
+  private reserve(): void {
+    if (this.bound >= this.maxEndpoints) throw new Error('udp: endpoint limit reached');
+    this.bound++;
+  }
 
   attach(stack: TransportStack): void {
     this.stack = stack;
@@ -137,6 +151,7 @@ export class UdpProtocol implements TransportProtocol {
 
   /** @internal */
   bindEndpoint(ep: UdpEndpoint, port: number, address: Uint8Array | null): void {
+    if (this.bound >= this.maxEndpoints) throw new Error('udp: endpoint limit reached');
     if (port === 0) port = this.pickEphemeral(ep.family);
     if (port <= 0 || port > 0xffff) throw new Error(`udp: bad port ${port}`);
     const key = portKey(ep.family, port);
@@ -145,6 +160,7 @@ export class UdpProtocol implements TransportProtocol {
       const overlap = !o.localAddress || !address || addrEqual(o.localAddress, address);
       if (overlap && !o.remoteAddress) throw new Error(`udp: port ${port} in use`);
     }
+    this.reserve();
     ep.localPort = port;
     ep.localAddress = address ? address.slice() : null;
     list.push(ep);
@@ -160,6 +176,7 @@ export class UdpProtocol implements TransportProtocol {
         throw new Error('udp: flow exists');
       }
     }
+    this.reserve();
     ep.localPort = port;
     ep.localAddress = local.slice();
     ep.remoteAddress = remote.slice();
@@ -175,7 +192,10 @@ export class UdpProtocol implements TransportProtocol {
     const list = this.ports.get(key);
     if (!list) return;
     const i = list.indexOf(ep);
-    if (i >= 0) list.splice(i, 1);
+    if (i >= 0) {
+      list.splice(i, 1);
+      this.bound--;
+    }
     if (list.length === 0) this.ports.delete(key);
   }
 
