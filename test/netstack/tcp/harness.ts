@@ -28,6 +28,8 @@ export class Pair {
   /** Optional filter: return false to drop a segment (tests of specific losses). */
   filterAB: ((seg: Uint8Array) => boolean) | null = null;
   filterBA: ((seg: Uint8Array) => boolean) | null = null;
+  /** Called after every simulation step (tests inject traffic here). */
+  onStep: (() => void) | null = null;
 
   constructor(
     opts: { a?: TcpStackOptions; b?: TcpStackOptions; fault?: Partial<FaultOptions>; mtu?: number } = {},
@@ -91,6 +93,7 @@ export class Pair {
     this.ba.tick(this.now);
     this.a.tick(this.now);
     this.b.tick(this.now);
+    this.onStep?.();
     return true;
   }
 

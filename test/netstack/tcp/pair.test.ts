@@ -1,0 +1,148 @@
+import { describe, expect, it } from 'vitest';
+import { TCP_SYN, newTcpHeader, setTcpChecksum, writeTcpHeader } from '../../../src/netstack/header/tcp.js';
+import { mulberry32 } from '../../../src/netstack/link/fault.js';
+import type { TcpEndpoint } from '../../../src/netstack/transport/tcp/endpoint.js';
+import { A_ADDR, B_ADDR, Pair } from './harness.js';
+import { bulkBothWays } from './bulk.js';
+
+const MB = 1024 * 1024;
+
+function track(ep: TcpEndpoint, into: string[]) {
+  return () => {
+    const s = ep.stateName;
+    if (into[into.length - 1] !== s) into.push(s);
+  };
+}
+
+describe('two stacks back to back', () => {
+  it('simultaneous open: both SYN_SENT → SYN_RECEIVED → ESTABLISHED, then data both ways', () => {
+    const p = new Pair({ fault: { seed: 3, delayMs: 10 } });
+    const a = p.a.connect({ localAddress: A_ADDR, localPort: 1111, remoteAddress: B_ADDR, remotePort: 2222 });
+    const b = p.b.connect({ localAddress: B_ADDR, localPort: 2222, remoteAddress: A_ADDR, remotePort: 1111 });
+    const sa: string[] = ['SYN_SENT'];
+    const sb: string[] = ['SYN_SENT'];
+    const ta = track(a, sa);
+    const tb = track(b, sb);
+    p.onStep = () => {
+      ta();
+      tb();
+    };
+    p.runUntil(() => a.stateName === 'ESTABLISHED' && b.stateName === 'ESTABLISHED', 5000);
+    expect(sa).toEqual(['SYN_SENT', 'SYN_RECEIVED', 'ESTABLISHED']);
+    expect(sb).toEqual(['SYN_SENT', 'SYN_RECEIVED', 'ESTABLISHED']);
+    a.write(new Uint8Array([1, 2, 3]));
+    b.write(new Uint8Array([4, 5]));
+    p.runFor(100);
+    expect(Array.from(b.read())).toEqual([1, 2, 3]);
+    expect(Array.from(a.read())).toEqual([4, 5]);
+  });
+
+  it('simultaneous close: both FIN_WAIT_1 → CLOSING → TIME_WAIT → CLOSED', () => {
+    const p = new Pair({ fault: { seed: 3, delayMs: 10 }, a: { config: { mslMs: 100 } }, b: { config: { mslMs: 100 } } });
+    const l = p.b.listen(80);
+    const a = p.a.connect({ localAddress: A_ADDR, remoteAddress: B_ADDR, remotePort: 80 });
+    p.runUntil(() => a.stateName === 'ESTABLISHED' && l.pending === 1, 5000);
+    p.runFor(50);
+    const b = l.accept()!;
+    const sa: string[] = [];
+    const sb: string[] = [];
+    const ta = track(a, sa);
+    const tb = track(b, sb);
+    p.onStep = () => {
+      ta();
+      tb();
+    };
+    a.close();
+    b.close();
+    ta();
+    tb();
+    p.runFor(1000);
+    expect(sa).toEqual(['FIN_WAIT_1', 'CLOSING', 'TIME_WAIT', 'CLOSED']);
+    expect(sb).toEqual(['FIN_WAIT_1', 'CLOSING', 'TIME_WAIT', 'CLOSED']);
+    expect(p.a.connectionCount + p.b.connectionCount).toBe(0);
+  });
+
+  it('sequence numbers and timestamps wrap around 2^32 mid-transfer', () => {
+    const p = new Pair({
+      fault: { seed: 5, delayMs: 3, loss: 0.01 },
+      a: { isn: () => [0xffffff00, 0xffffff00] },
+      b: { isn: () => [0xfff00000, 0xfffffff0] },
+    });
+    const r = bulkBothWays(p, 2 * MB);
+    expect(r.finished).toBe(true);
+    expect(r.bRx).toBe(r.aTx);
+    expect(r.aRx).toBe(r.bTx);
+  });
+
+  it('NewReno and no SACK/timestamps/window scaling still deliver exactly under loss', () => {
+    const cfg = { congestion: 'newreno' as const, sack: false, timestamps: false, windowScaling: false };
+    const p = new Pair({ fault: { seed: 9, delayMs: 4, loss: 0.02, reorder: 0.01 }, a: { config: cfg }, b: { config: cfg } });
+    const r = bulkBothWays(p, 2 * MB);
+    expect(r.finished).toBe(true);
+    expect(r.bRx).toBe(r.aTx);
+    expect(r.aRx).toBe(r.bTx);
+  });
+
+  it('a slow reader slows the sender (flow control), no data lost', () => {
+    const p = new Pair({ fault: { seed: 2, delayMs: 5 }, b: { config: { receiveBufferSize: 16 * 1024 } } });
+    const l = p.b.listen(80);
+    const a = p.a.connect({ localAddress: A_ADDR, remoteAddress: B_ADDR, remotePort: 80 });
+    const total = 256 * 1024;
+    let written = 0;
+    const pump = () => {
+      while (written < total) {
+        const n = a.write(new Uint8Array(Math.min(8192, total - written)).fill(written & 0xff));
+        written += n;
+        if (n === 0) return;
+      }
+    };
+    a.onConnect = pump;
+    a.onWritable = pump;
+    let got = 0;
+    let maxUnread = 0;
+    let b: TcpEndpoint | null = null;
+    for (let i = 0; i < 10_000 && got < total; i++) {
+      p.runFor(10);
+      b ??= l.accept();
+      if (!b) continue;
+      maxUnread = Math.max(maxUnread, b.readableLength);
+      got += b.read(1024).length; // 1 KiB per 10 ms of fake time: 100 KiB/s
+    }
+    expect(got).toBe(total);
+    expect(maxUnread).toBeLessThanOrEqual(16 * 1024);
+    expect(p.now).toBeGreaterThan(2000); // paced by the reader, not the link
+  });
+
+  it('a SYN flood against the same stack does not stop an established transfer', () => {
+    const p = new Pair({ fault: { seed: 21, delayMs: 5, loss: 0.01 }, b: { maxHalfOpen: 64 } });
+    const flood = p.b.listen(80, { backlog: 100_000 });
+    const rand = mulberry32(99);
+    const h = newTcpHeader();
+    const spoofed = new Uint8Array([10, 0, 0, 66]);
+    let sent = 0;
+    p.onStep = () => {
+      if (p.now < 200) return; // the transfer's connection is established first
+      for (let i = 0; i < 100 && sent < 50_000; i++, sent++) {
+        h.srcPort = 1024 + Math.floor(rand() * 60000);
+        h.dstPort = i % 2 ? 80 : 5001; // the flood also hits the transfer's own listener
+        h.seq = Math.floor(rand() * 0xffffffff);
+        h.flags = TCP_SYN;
+        h.window = 1024;
+        h.mss = 1460;
+        const seg = new Uint8Array(24);
+        writeTcpHeader(seg, 0, h);
+        setTcpChecksum(seg, spoofed, B_ADDR);
+        p.b.input(spoofed, B_ADDR, seg, p.now);
+      }
+    };
+    const r = bulkBothWays(p, 4 * MB);
+    expect(sent).toBeGreaterThan(10_000);
+    expect(r.finished).toBe(true);
+    expect(r.bRx).toBe(r.aTx);
+    expect(r.aRx).toBe(r.bTx);
+    expect(p.b.halfOpenCount).toBeLessThanOrEqual(64);
+    expect(p.b.stats.halfOpenEvicted).toBeGreaterThan(sent / 2 - 200);
+    console.log(`SYN flood: ${sent} SYNs during the transfer, ${p.b.stats.halfOpenEvicted} half-open evicted`);
+    expect(flood.pending).toBe(0);
+  });
+});
