@@ -169,6 +169,28 @@ test('roaming: wireguard-ts changes port, then address, mid-stream', async () =>
   note(`roaming: ${m![2]}/${m![1]} echo replies across a port and an address change`);
 });
 
+test('sticky source: replies leave from the address the peer reached; forgotten when it disappears', async () => {
+  b.ns.exec(['ip', 'addr', 'add', '192.168.241.4/24', 'dev', b.veth]);
+  try {
+    topo.removePeer(a, b);
+    topo.removePeer(b, a);
+    topo.wg(a, ['set', a.iface, 'peer', b.publicKey, 'allowed-ips', `${b.inner4}/32,${b.inner6}/128`, 'endpoint', `192.168.241.4:${b.port}`]);
+    topo.configure(b, a, { endpoint: false });
+    expectPing(a, b.inner4, 10);
+    expectPing(b, a.inner4, 10);
+    assertEqual(topo.peerOf(a, b)!.endpoint, `192.168.241.4:${b.port}`, 'A still reaches B at the secondary address');
+    const stream = b.ns.bg(['ping', '-n', '-q', '-c', '30', '-i', '0.05', '-W', '2', a.inner4]);
+    await sleep(500);
+    b.ns.exec(['ip', 'addr', 'del', '192.168.241.4/24', 'dev', b.veth]);
+    const r = await stream.finished;
+    const m = /(\d+) packets transmitted, (\d+) received/.exec(r.stdout);
+    assert(m && Number(m[2]) >= 28, `stream across the address removal: ${r.stdout.trim().split('\n').pop()}`);
+    assertEqual(topo.peerOf(a, b)!.endpoint, `${b.outer4}:${b.port}`, 'A follows B to its remaining address');
+  } finally {
+    b.ns.exec(['ip', 'addr', 'del', '192.168.241.4/24', 'dev', b.veth], { allowFail: true });
+  }
+});
+
 test('persistent keepalive observed on the wire, both directions', async () => {
   for (const [sender, receiver] of [
     [b, a],

@@ -34,8 +34,12 @@ Napi::Function Udp::Init(Napi::Env env) {
 }
 
 // new Udp(recvBuffer, slotSize, recvMeta, sendBuffer, sendMeta)
-// recvMeta per message: [length, family(4|6), port, 0, addr bytes 0..15 as 4 int32s]
-// sendMeta per message: [offset, length, family, port, addr bytes 0..15]
+// recvMeta per message (16 int32s): [0] length (-1 truncated), [1] family 4|6, [2] port,
+//   [3] local family (0 unknown, 4, 6), [4..7] remote address bytes, [8..11] local address
+//   bytes (the address the datagram arrived on), [12] interface index.
+// sendMeta per message: [0] offset, [1] length, [2] family, [3] port, [4..7] address bytes,
+//   [8] source family (0 = let the kernel choose), [9..12] source address bytes, [13] interface
+//   index, [14] out: 1 when the source was refused (address gone) and the message went without it.
 Udp::Udp(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Udp>(info) {
   Napi::Env env = info.Env();
   if (info.Length() < 5) throw Napi::TypeError::New(env, "Udp(recvBuffer, slotSize, recvMeta, sendBuffer, sendMeta)");
@@ -55,6 +59,8 @@ Udp::Udp(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Udp>(info) {
   if (recvMax_ == 0 || sendMax_ == 0) throw Napi::RangeError::New(env, "buffers too small for one message");
   for (int i = 0; i < 4; i++) refs_[i] = Napi::Persistent(info[i == 0 ? 0 : i + 1].As<Napi::Object>());
 
+  recvControl_.reset(new uint8_t[recvMax_ * kControlSize]);
+  sendControl_.reset(new uint8_t[sendMax_ * kControlSize]);
   recvMsgs_.reset(new struct mmsghdr[recvMax_]);
   recvIov_.reset(new struct iovec[recvMax_]);
   recvAddrs_.reset(new struct sockaddr_in6[recvMax_]);
@@ -69,6 +75,7 @@ Udp::Udp(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Udp>(info) {
   sendMsgs_.reset(new struct mmsghdr[sendMax_]);
   sendIov_.reset(new struct iovec[sendMax_]);
   sendAddrs_.reset(new struct sockaddr_in6[sendMax_]);
+  msgIndex_.reset(new uint32_t[sendMax_]);
   std::memset(sendMsgs_.get(), 0, sizeof(struct mmsghdr) * sendMax_);
 }
 
@@ -101,6 +108,9 @@ Napi::Value Udp::Bind(const Napi::CallbackInfo& info) {
   }
   int one = 1, zero = 0;
   if (family == AF_INET6) ::setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, want == 6 ? &one : &zero, sizeof(int));
+  // Learn which local address each datagram arrived on ("sticky" replies, like wireguard-go).
+  ::setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof one);
+  if (family == AF_INET6) ::setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof one);
   RaiseBuffer(fd, SO_RCVBUF, SO_RCVBUFFORCE, 7 << 20);
   RaiseBuffer(fd, SO_SNDBUF, SO_SNDBUFFORCE, 7 << 20);
   if (mark != 0 && ::setsockopt(fd, SOL_SOCKET, SO_MARK, &mark, sizeof mark) < 0) {
@@ -187,6 +197,8 @@ void Udp::RecvBatch() {
   for (size_t i = 0; i < recvMax_; i++) {
     recvMsgs_[i].msg_hdr.msg_namelen = sizeof(struct sockaddr_in6);
     recvMsgs_[i].msg_hdr.msg_flags = 0;
+    recvMsgs_[i].msg_hdr.msg_control = recvControl_.get() + i * kControlSize;
+    recvMsgs_[i].msg_hdr.msg_controllen = kControlSize;
   }
   int n;
   do {
@@ -217,6 +229,30 @@ void Udp::RecvBatch() {
       std::memcpy(addr, &a4->sin_addr, 4);
     }
     m[3] = 0;
+    uint8_t* local = reinterpret_cast<uint8_t*>(m + 8);
+    std::memset(local, 0, 16);
+    m[12] = 0;
+    struct msghdr* h = &recvMsgs_[i].msg_hdr;
+    for (struct cmsghdr* c = CMSG_FIRSTHDR(h); c != nullptr; c = CMSG_NXTHDR(h, c)) {
+      if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
+        struct in_pktinfo pi;
+        std::memcpy(&pi, CMSG_DATA(c), sizeof pi);
+        m[3] = 4;
+        std::memcpy(local, &pi.ipi_addr, 4);
+        m[12] = pi.ipi_ifindex;
+      } else if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO && m[3] == 0) {
+        struct in6_pktinfo pi;
+        std::memcpy(&pi, CMSG_DATA(c), sizeof pi);
+        if (IN6_IS_ADDR_V4MAPPED(&pi.ipi6_addr)) {
+          m[3] = 4;
+          std::memcpy(local, pi.ipi6_addr.s6_addr + 12, 4);
+        } else {
+          m[3] = 6;
+          std::memcpy(local, pi.ipi6_addr.s6_addr, 16);
+        }
+        m[12] = static_cast<int32_t>(pi.ipi6_ifindex);
+      }
+    }
   }
   Napi::HandleScope scope(env_);
   CallJs(env_, onRecv_, ctx_.get(), {Napi::Number::New(env_, n)});
@@ -267,20 +303,62 @@ Napi::Value Udp::SendBatch(const Napi::CallbackInfo& info) {
     h.msg_control = nullptr;
     h.msg_controllen = 0;
     h.msg_flags = 0;
+    int32_t* mm = sendMeta_ + i * kMetaStride;
+    mm[14] = 0;
+    if (m[8] == 4 || m[8] == 6) {
+      // Reply from the local address the peer last reached (sticky source).
+      uint8_t* ctl = sendControl_.get() + built * kControlSize;
+      std::memset(ctl, 0, kControlSize);
+      h.msg_control = ctl;
+      struct cmsghdr* c = reinterpret_cast<struct cmsghdr*>(ctl);
+      const uint8_t* src = reinterpret_cast<const uint8_t*>(m + 9);
+      if (m[8] == 4 && m[2] == 4) {
+        c->cmsg_level = IPPROTO_IP;
+        c->cmsg_type = IP_PKTINFO;
+        c->cmsg_len = CMSG_LEN(sizeof(struct in_pktinfo));
+        struct in_pktinfo pi;
+        std::memset(&pi, 0, sizeof pi);
+        std::memcpy(&pi.ipi_spec_dst, src, 4);
+        std::memcpy(CMSG_DATA(c), &pi, sizeof pi);
+        h.msg_controllen = CMSG_SPACE(sizeof(struct in_pktinfo));
+      } else if (m[8] == 6 && m[2] == 6 && family_ == AF_INET6) {
+        c->cmsg_level = IPPROTO_IPV6;
+        c->cmsg_type = IPV6_PKTINFO;
+        c->cmsg_len = CMSG_LEN(sizeof(struct in6_pktinfo));
+        struct in6_pktinfo pi;
+        std::memset(&pi, 0, sizeof pi);
+        std::memcpy(pi.ipi6_addr.s6_addr, src, 16);
+        pi.ipi6_ifindex = static_cast<unsigned>(m[13]);
+        std::memcpy(CMSG_DATA(c), &pi, sizeof pi);
+        h.msg_controllen = CMSG_SPACE(sizeof(struct in6_pktinfo));
+      } else {
+        h.msg_control = nullptr;
+      }
+    }
+    msgIndex_[built] = static_cast<uint32_t>(i);
     built++;
   }
-  size_t sent = 0;
+  size_t sent = 0, failed = 0;
   while (sent < built) {
     int n = ::sendmmsg(fd_.fd(), sendMsgs_.get() + sent, static_cast<unsigned>(built - sent), MSG_DONTWAIT);
     if (n < 0) {
       if (errno == EINTR) continue;
       if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+      struct msghdr& h = sendMsgs_[sent].msg_hdr;
+      if (h.msg_control != nullptr) {
+        // The sticky source is gone (address removed): send without it and tell JS to forget it.
+        h.msg_control = nullptr;
+        h.msg_controllen = 0;
+        sendMeta_[msgIndex_[sent] * kMetaStride + 14] = 1;
+        continue;
+      }
       sent++;  // this one failed (unreachable, bad address): skip it, send the rest
+      failed++;
       continue;
     }
     sent += static_cast<size_t>(n);
   }
-  return Napi::Number::New(env, static_cast<double>(sent));
+  return Napi::Number::New(env, static_cast<double>(sent - failed));
 }
 
 Napi::Value Udp::Close(const Napi::CallbackInfo& info) {

@@ -14,7 +14,8 @@ class Udp : public Napi::ObjectWrap<Udp> {
   explicit Udp(const Napi::CallbackInfo& info);
   ~Udp() override;
 
-  static constexpr int kMetaStride = 8;  // int32s per message in the meta arrays
+  static constexpr int kMetaStride = 16;  // int32s per message in the meta arrays
+  static constexpr size_t kControlSize = 128;  // room for IP_PKTINFO / IPV6_PKTINFO
 
  private:
   static void OnPoll(void* owner, int status, int events);
@@ -44,6 +45,9 @@ class Udp : public Napi::ObjectWrap<Udp> {
   std::unique_ptr<struct mmsghdr[]> sendMsgs_;
   std::unique_ptr<struct iovec[]> sendIov_;
   std::unique_ptr<struct sockaddr_in6[]> sendAddrs_;
+  std::unique_ptr<uint8_t[]> recvControl_;
+  std::unique_ptr<uint8_t[]> sendControl_;
+  std::unique_ptr<uint32_t[]> msgIndex_;  // built message → sendMeta row
   Napi::ObjectReference refs_[4];
   Napi::FunctionReference onRecv_;
   Napi::FunctionReference onError_;

@@ -15,6 +15,13 @@ import { nativeOrWarn, type NativeUdp } from './native.js';
 export interface UdpEndpoint {
   readonly address: string;
   readonly port: number;
+  /**
+   * The local address a datagram arrived on (native bind only). Sending to an endpoint
+   * that carries one makes the reply leave from that address ("sticky" source, as
+   * wireguard-go does on multi-address hosts); an address that has disappeared is
+   * forgotten and the kernel chooses again.
+   */
+  readonly localAddress?: string;
 }
 
 export type ReceiveHandler = (data: Uint8Array, from: UdpEndpoint) => void;
@@ -26,6 +33,8 @@ export interface BindStats {
   sendDropped: number;
   /** Datagrams dropped on receive (truncated). */
   receiveDropped: number;
+  /** Sends whose sticky local address had disappeared (sent from a kernel-chosen address instead). */
+  sourceForgotten: number;
 }
 
 export interface UdpBind {
@@ -48,7 +57,42 @@ export interface UdpBind {
 class EndpointCache {
   private readonly v4 = new Map<number, UdpEndpoint>();
   private readonly v6 = new Map<string, UdpEndpoint>();
+  /** IPv4 remote seen on an IPv4 local address: keyed by local, then remote. */
+  private readonly v4Local = new Map<number, Map<number, UdpEndpoint>>();
   private static readonly LIMIT = 4096;
+
+  /** An endpoint that remembers the local address it arrived on (see UdpEndpoint.localAddress). */
+  getWithLocal(family: number, addr: Uint8Array, off: number, port: number, localFamily: number, localOff: number, ifindex: number): UdpEndpoint {
+    if (family === 4 && localFamily === 4) {
+      const local = ((addr[localOff]! << 24) | (addr[localOff + 1]! << 16) | (addr[localOff + 2]! << 8) | addr[localOff + 3]!) >>> 0;
+      const key = (((addr[off]! << 24) | (addr[off + 1]! << 16) | (addr[off + 2]! << 8) | addr[off + 3]!) >>> 0) * 65536 + port;
+      let inner = this.v4Local.get(local);
+      if (!inner) {
+        if (this.v4Local.size >= 256) this.v4Local.clear();
+        inner = new Map();
+        this.v4Local.set(local, inner);
+      }
+      let ep = inner.get(key);
+      if (!ep) {
+        if (inner.size >= EndpointCache.LIMIT) inner.clear();
+        ep = Object.freeze({ address: formatIPv4(addr, off), port, localAddress: formatIPv4(addr, localOff) });
+        inner.set(key, ep);
+      }
+      return ep;
+    }
+    const remote = family === 4 ? formatIPv4(addr, off) : formatIPv6(addr, off);
+    let local = localFamily === 4 ? formatIPv4(addr, localOff) : formatIPv6(addr, localOff);
+    // Link-local sources only mean something with their interface.
+    if (localFamily === 6 && addr[localOff] === 0xfe && (addr[localOff + 1]! & 0xc0) === 0x80) local += `%${ifindex}`;
+    const key = `${remote}|${port}|${local}`;
+    let ep = this.v6.get(key);
+    if (!ep) {
+      if (this.v6.size >= EndpointCache.LIMIT) this.v6.clear();
+      ep = Object.freeze({ address: remote, port, localAddress: local });
+      this.v6.set(key, ep);
+    }
+    return ep;
+  }
 
   get4(addr: Uint8Array, off: number, port: number): UdpEndpoint {
     const key = (((addr[off]! << 24) | (addr[off + 1]! << 16) | (addr[off + 2]! << 8) | addr[off + 3]!) >>> 0) * 65536 + port;
@@ -77,6 +121,8 @@ class EndpointCache {
 interface ParsedAddress {
   family: 4 | 6;
   bytes: Uint8Array; // 16 bytes; IPv4 in the first 4
+  /** From a numeric "%zone" suffix, else 0. */
+  ifindex: number;
 }
 
 /** Send-side: destination text parsed once per distinct address. */
@@ -88,22 +134,24 @@ class AddressCache {
     if (p !== undefined) return p;
     if (this.map.size >= 4096) this.map.clear();
     const bytes = new Uint8Array(16);
-    if (parseIPv4Into(address, bytes)) p = { family: 4, bytes };
+    const pct = address.indexOf('%');
+    const ifindex = pct >= 0 ? Number(address.slice(pct + 1)) >>> 0 || 0 : 0;
+    if (parseIPv4Into(address, bytes)) p = { family: 4, bytes, ifindex };
     else if (parseIPv6Into(address, bytes)) {
       // An IPv4-mapped IPv6 address is IPv4 on the wire.
       const mapped = bytes.subarray(0, 10).every((x) => x === 0) && bytes[10] === 0xff && bytes[11] === 0xff;
       if (mapped) {
         const v4 = new Uint8Array(16);
         v4.set(bytes.subarray(12, 16));
-        p = { family: 4, bytes: v4 };
-      } else p = { family: 6, bytes };
+        p = { family: 4, bytes: v4, ifindex };
+      } else p = { family: 6, bytes, ifindex };
     } else p = null;
     this.map.set(address, p);
     return p;
   }
 }
 
-const META = 8;
+const META = 16; // int32s per message in the addon's meta arrays (native/udp.cc)
 
 export interface NativeBindOptions {
   /** Messages per receive batch (default 64). */
@@ -114,7 +162,7 @@ export interface NativeBindOptions {
 
 export class NativeBind implements UdpBind {
   readonly kind = 'native' as const;
-  readonly stats: BindStats = { received: 0, sent: 0, sendDropped: 0, receiveDropped: 0 };
+  readonly stats: BindStats = { received: 0, sent: 0, sendDropped: 0, receiveDropped: 0, sourceForgotten: 0 };
   private sock: NativeUdp | undefined;
   private boundPort = 0;
   private readonly slot: number;
@@ -131,6 +179,9 @@ export class NativeBind implements UdpBind {
   private afterBatch: (() => void) | undefined;
   private readonly endpoints = new EndpointCache();
   private readonly addresses = new AddressCache();
+  /** Sticky local addresses the kernel refused (removed from the host): sent without a source until traffic arrives on them again. */
+  private readonly goneLocal = new Set<string>();
+  private readonly sendLocal: Array<string | undefined>;
   private readonly flushTask = (): void => {
     this.flushQueued = false;
     this.flush();
@@ -145,6 +196,7 @@ export class NativeBind implements UdpBind {
     this.sendBuf = Buffer.allocUnsafe(Math.max(256 * 1024, 2 * this.slot));
     this.sendMeta = new Int32Array(256 * META);
     this.sendAddr = new Uint8Array(this.sendMeta.buffer);
+    this.sendLocal = new Array<string | undefined>(256).fill(undefined);
   }
 
   static available(): boolean {
@@ -186,7 +238,15 @@ export class NativeBind implements UdpBind {
         continue;
       }
       const port = this.recvMeta[m + 2]!;
-      const from = this.recvMeta[m + 1] === 4 ? this.endpoints.get4(this.recvAddr, (m + 4) * 4, port) : this.endpoints.get6(this.recvAddr, (m + 4) * 4, port);
+      const family = this.recvMeta[m + 1]!;
+      const localFamily = this.recvMeta[m + 3]!;
+      let from: UdpEndpoint;
+      if (localFamily === 0) from = family === 4 ? this.endpoints.get4(this.recvAddr, (m + 4) * 4, port) : this.endpoints.get6(this.recvAddr, (m + 4) * 4, port);
+      else {
+        from = this.endpoints.getWithLocal(family, this.recvAddr, (m + 4) * 4, port, localFamily, (m + 8) * 4, this.recvMeta[m + 12]!);
+        // Traffic arrives on it again: a local address we had given up on is back.
+        if (this.goneLocal.size > 0) this.goneLocal.delete(from.localAddress!);
+      }
       this.stats.received++;
       if (h) h(this.recvBuf.subarray(i * this.slot, i * this.slot + len), from);
     }
@@ -212,6 +272,17 @@ export class NativeBind implements UdpBind {
     this.sendMeta[m + 2] = dst.family;
     this.sendMeta[m + 3] = to.port;
     this.sendAddr.set(dst.bytes, (m + 4) * 4);
+    const local = to.localAddress;
+    const src = local !== undefined && !this.goneLocal.has(local) ? this.addresses.get(local) : null;
+    if (src && src.family === dst.family) {
+      this.sendMeta[m + 8] = src.family;
+      this.sendAddr.set(src.bytes, (m + 9) * 4);
+      this.sendMeta[m + 13] = src.ifindex;
+      this.sendLocal[this.sendCount] = local;
+    } else {
+      this.sendMeta[m + 8] = 0;
+      this.sendLocal[this.sendCount] = undefined;
+    }
     this.sendOffset += (data.length + 15) & ~15;
     this.sendCount++;
     if (!this.flushQueued) {
@@ -228,6 +299,14 @@ export class NativeBind implements UdpBind {
     const sent = this.sock.sendBatch(n);
     this.stats.sent += sent;
     this.stats.sendDropped += n - sent;
+    for (let i = 0; i < n; i++) {
+      // The addon sent this one without its sticky source: that local address is gone.
+      if (this.sendMeta[i * META + 14] === 1 && this.sendLocal[i] !== undefined) {
+        if (this.goneLocal.size >= 1024) this.goneLocal.clear();
+        this.goneLocal.add(this.sendLocal[i]!);
+        this.stats.sourceForgotten++;
+      }
+    }
   }
 
   setMark(mark: number): void {
@@ -246,7 +325,7 @@ export class NativeBind implements UdpBind {
 
 export class DgramBind implements UdpBind {
   readonly kind = 'dgram' as const;
-  readonly stats: BindStats = { received: 0, sent: 0, sendDropped: 0, receiveDropped: 0 };
+  readonly stats: BindStats = { received: 0, sent: 0, sendDropped: 0, receiveDropped: 0, sourceForgotten: 0 };
   private sock: dgram.Socket | undefined;
   private v6 = false;
   private boundPort = 0;

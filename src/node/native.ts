@@ -27,13 +27,13 @@ export interface NativeTunConstructor {
   new (nameOrFd: string | number, readBuffer: Uint8Array, readMeta: Int32Array, multiQueue?: boolean): NativeTun;
 }
 
-/** The addon's batched UDP socket (native/udp.cc). Meta arrays hold 8 int32s per message. */
+/** The addon's batched UDP socket (native/udp.cc). Meta arrays hold 16 int32s per message (layout in udp.cc). */
 export interface NativeUdp {
   /** family: 0 dual-stack when possible, 4, or 6. Returns the bound port. */
   bind(port: number, family?: 0 | 4 | 6, fwmark?: number): number;
-  /** onRecv(count): message i sits in recvBuffer at i*slotSize; recvMeta[8i..] = len (-1 truncated), family, port, 0, address bytes. */
+  /** onRecv(count): message i sits in recvBuffer at i*slotSize; recvMeta[16i..] = len (-1 truncated), family, port, local family, remote address, local address, ifindex. */
   start(onRecv: (count: number) => void, onError: (errno: number, message: string) => void): void;
-  /** Sends sendMeta[8i..] = offset, length, family, port, address bytes, for i < count. Returns how many the kernel took. */
+  /** Sends sendMeta[16i..] = offset, length, family, port, address, source family, source address, ifindex; for i < count. Returns how many the kernel took. */
   sendBatch(count: number): number;
   setMark(mark: number): void;
   localPort(): number;

@@ -82,6 +82,8 @@ export class TunnelSocket extends Duplex {
   private keepAlive: { on: boolean; delay?: number } | null = null;
   private readonly handle: Releasable = { release: () => this.destroy() };
   private bytesOut = 0;
+  /** The endpoint closed in order: end the readable side once drained. */
+  private ended = false;
 
   constructor(private readonly ctx: NetContext) {
     super({ allowHalfOpen: false });
@@ -151,9 +153,11 @@ export class TunnelSocket extends Duplex {
       this.destroy(e);
       return;
     }
-    // Orderly close: drain what is left, then end.
+    // Orderly close: hand over what is left and end the readable side; the
+    // stream then closes itself (autoDestroy) once the application has read it.
     if (ep && ep.readableLength > 0) this.pull();
-    if (!this.readableEnded) this.push(null);
+    this.ended = true;
+    if (ep && ep.readableLength === 0) this.push(null);
     if (this.pendingWrite) {
       const w = this.pendingWrite;
       this.pendingWrite = null;
@@ -164,8 +168,6 @@ export class TunnelSocket extends Duplex {
       this.pendingFinal = null;
       f();
     }
-    if (!this.destroyed && this.writableFinished) this.destroy();
-    else if (!this.destroyed) this.destroy();
   }
 
   /** Moves readable bytes from the endpoint into the stream while it wants more. */
@@ -183,11 +185,9 @@ export class TunnelSocket extends Duplex {
         break;
       }
     }
-    if (n > 0) {
-      this.ctx.enter();
-      this.ctx.leave();
-    }
-    if (ep.peerClosed && ep.readableLength === 0 && !this.readableEnded) this.push(null);
+    // Reading opened the receive window: flush the window update.
+    if (n > 0) this.ctx.leave();
+    if ((ep.peerClosed || this.ended) && ep.readableLength === 0 && !this.readableEnded) this.push(null);
   }
 
   override _read(): void {
@@ -540,9 +540,14 @@ export class TunnelUdpSocket extends EventEmitter {
     this.ctx.lookup(host, this.family).then(
       ({ address: ip }) => {
         if (this.closed || !this.ep) return done(errnoError('ERR_SOCKET_DGRAM_NOT_RUNNING', 'Not running'));
-        this.ctx.enter();
-        const r = this.ep.send(data, parseAddress(ip), port);
-        this.ctx.leave();
+        let r;
+        try {
+          this.ctx.enter();
+          r = this.ep.send(data, parseAddress(ip), port);
+          this.ctx.leave();
+        } catch (e) {
+          return done(e as Error);
+        }
         if (r === 'ok') done(null);
         else done(errnoError(r === 'no-route' ? 'ENETUNREACH' : r === 'too-big' ? 'EMSGSIZE' : 'EINVAL', `send ${r}`));
       },

@@ -48,8 +48,9 @@ describe.each(kinds)('%s bind on loopback', (_kind, make) => {
     const v6 = msgs.filter((m) => m.data.startsWith('v6-'));
     expect(v4.map((m) => m.data).sort()).toEqual(Array.from({ length: 20 }, (_, i) => `v4-${i}`.padEnd(10, '.')).sort());
     expect(v6.length).toBe(20);
-    expect(v4[0]!.from).toEqual({ address: '127.0.0.1', port: pa });
-    expect(v6[0]!.from).toEqual({ address: '::1', port: pa });
+    const sticky = b.kind === 'native';
+    expect(v4[0]!.from).toEqual(sticky ? { address: '127.0.0.1', port: pa, localAddress: '127.0.0.1' } : { address: '127.0.0.1', port: pa });
+    expect(v6[0]!.from).toEqual(sticky ? { address: '::1', port: pa, localAddress: '::1' } : { address: '::1', port: pa });
     expect(v4[1]!.from).toBe(v4[0]!.from);
     expect(Object.isFrozen(v4[0]!.from)).toBe(true);
     expect(a.stats.sendDropped).toBe(0);
@@ -113,5 +114,36 @@ describe('native bind', () => {
     expect(packets).toBe(100);
     expect(b.stats.receiveDropped).toBe(1);
     expect(batches).toBeLessThan(100);
+  });
+});
+
+describe('native bind sticky source', () => {
+  it.skipIf(!NativeBind.available())('replies leave from the local address the peer reached, and a vanished one is forgotten', async () => {
+    const a = new NativeBind({ batch: 8, slotSize: 2048 });
+    const b = new NativeBind({ batch: 8, slotSize: 2048 });
+    open.push(a, b);
+    const pa = await a.open(0);
+    const pb = await b.open(0);
+    const atB = collect(b, 1);
+    a.send(Buffer.from('to-127.0.0.2'), { address: '127.0.0.2', port: pb });
+    const [m] = await atB;
+    expect(m!.from).toEqual({ address: '127.0.0.1', port: pa, localAddress: '127.0.0.2' });
+    // The reply goes to 127.0.0.1 but leaves from 127.0.0.2, where the peer reached us.
+    let atA = collect(a, 1);
+    b.send(Buffer.from('reply'), m!.from);
+    const [r] = await atA;
+    expect(r!.from.address).toBe('127.0.0.2');
+    expect(r!.from.port).toBe(pb);
+    // A local address that is not (or no longer) ours: sent from a kernel-chosen one instead, and remembered.
+    atA = collect(a, 2);
+    b.send(Buffer.from('gone-1'), { address: '127.0.0.1', port: pa, localAddress: '192.0.2.123' });
+    b.flush();
+    b.send(Buffer.from('gone-2'), { address: '127.0.0.1', port: pa, localAddress: '192.0.2.123' });
+    b.flush();
+    const got = await atA;
+    expect(got.map((g) => g.data)).toEqual(['gone-1', 'gone-2']);
+    expect(got[0]!.from.address).toBe('127.0.0.1');
+    expect(b.stats.sourceForgotten).toBe(1);
+    expect(b.stats.sendDropped).toBe(0);
   });
 });
