@@ -598,4 +598,17 @@ describe('data path details', () => {
     expect(raw.take().map((s) => s.data.length)).toEqual([536, 536, 536, 392]);
     expect(flagsOf({ h: { flags: TCP_PSH | TCP_ACK } } as never)).toBe('PSH|ACK');
   });
+
+  it('a smaller path MTU (ICMP) shrinks segments and resends what was in flight at the new size', () => {
+    const raw = new Raw({ config: { receiveBufferSize: 1 << 20, sendBufferSize: 1 << 20 } });
+    const { ep } = establishPassive(raw, 5000, { mss: 1460 });
+    ep.setNoDelay(true);
+    ep.write(new Uint8Array(4 * 1460));
+    expect(raw.take().map((s) => s.data.length)).toEqual([1460, 1460, 1460, 1460]);
+    raw.stack.pathMtuChanged(LOCAL, 80, REMOTE, 40000, 1000 - 20);
+    const again = raw.take();
+    expect(again[0]!.h.seq).toBe(1001);
+    expect(Math.max(...again.map((s) => s.data.length + s.h.headerLength))).toBe(980);
+    expect(ep.info().mss).toBe(960);
+  });
 });

@@ -778,10 +778,10 @@ export class TcpEndpoint implements TcpEndpointId {
         this.rtTiming = false;
         this.rttSample(now - this.rtTime, now);
       }
-      const ring = this.sendRing!;
-      let dataAcked = seqDiff(ack, this.dataStart);
-      if (dataAcked > ring.length) dataAcked = ring.length;
-      if (dataAcked > 0) {
+      const ring = this.sendRing;
+      let dataAcked = ring ? seqDiff(ack, this.dataStart) : 0;
+      if (ring && dataAcked > ring.length) dataAcked = ring.length;
+      if (ring && dataAcked > 0) {
         ring.consume(dataAcked);
         this.dataStart = seqAdd(this.dataStart, dataAcked);
       }
@@ -811,7 +811,7 @@ export class TcpEndpoint implements TcpEndpointId {
         this.dupAcks = 0;
         if (dataAcked > 0) cc.onAck(dataAcked, now, this.srtt);
       }
-      if (this.writeBlocked && ring.free > 0) {
+      if (this.writeBlocked && ring && ring.free > 0) {
         this.writeBlocked = false;
         this.events |= EV_WRITABLE;
       }
@@ -965,7 +965,15 @@ export class TcpEndpoint implements TcpEndpointId {
     }
   }
 
+  /** Drops buffers nobody needs any more (TIME_WAIT can last minutes). Unread data stays readable. */
+  private releaseBuffers(): void {
+    this.sendRing = null;
+    if (this.recvRing && this.recvRing.length === 0) this.recvRing = null;
+    else this.recvRing?.clearOutOfOrder();
+  }
+
   private enterTimeWait(now: number): void {
+    this.releaseBuffers();
     this.state = S.TIME_WAIT;
     this.timerMode = TIMER_NONE;
     this.rtxDeadline = Infinity;
@@ -1212,6 +1220,28 @@ export class TcpEndpoint implements TcpEndpointId {
     return scaled;
   }
 
+  /**
+   * The path MTU shrank (ICMP fragmentation needed / packet too big):
+   * `mtuPayload` is the new room for TCP header + data. Segments in flight
+   * were too big, so send them again at the new size (RFC 1191 §6.5).
+   */
+  pathMtuChanged(mtuPayload: number, now: number): void {
+    const seg = Math.max(20 + 64, mtuPayload);
+    if (seg >= this.maxSegment) return;
+    this.maxSegment = seg;
+    this.sendMss = seg - 20 - (this.tsOk ? 12 : 0);
+    const s = this.state;
+    if (s >= S.ESTABLISHED && this.sendRing && seqGT(this.sndMax, this.sndUna)) {
+      this.sndNxt = this.sndUna;
+      this.highRxt = this.sndUna;
+      this.inRecovery = false;
+      this.scoreboard.clear();
+      this.rtTiming = false;
+      this.output(now);
+    }
+    this.afterChange();
+  }
+
   // ======================================================================
   // Timers
   // ======================================================================
@@ -1335,6 +1365,7 @@ export class TcpEndpoint implements TcpEndpointId {
     this.closeDeadline = Infinity;
     this.kaDeadline = Infinity;
     this.timerMode = TIMER_NONE;
+    this.releaseBuffers();
     this.events |= EV_CLOSE;
     this.host.release(this);
   }

@@ -77,11 +77,18 @@ export class TcpProtocol implements TransportProtocol {
   }
 
   handleControl(ctl: TransportControl): void {
-    // Path MTU changes are learned by the stack's route lookup (smaller MTU on
-    // the next route); unreachable errors are soft errors for TCP (RFC 1122
-    // §4.2.3.9) and the retransmission timer decides.
+    // Unreachable errors are soft errors for TCP (RFC 1122 §4.2.3.9): the
+    // retransmission timer decides. A smaller path MTU shrinks the segments
+    // of the connection the quoted segment belongs to.
     this.stats.controlMessages++;
-    void ctl;
+    if (ctl.kind !== 'packet-too-big' || ctl.mtu <= 0 || ctl.transport.length < 4) return;
+    const t = ctl.transport;
+    const localPort = (t[0]! << 8) | t[1]!;
+    const remotePort = (t[2]! << 8) | t[3]!;
+    const ipHeader = ctl.family === 4 ? 20 : 40;
+    const ep = this.core.lookup(ctl.src, localPort, ctl.dst, remotePort);
+    if (ep) ep.linkData = null; // the cached route carries the old MTU
+    this.core.pathMtuChanged(ctl.src, localPort, ctl.dst, remotePort, ctl.mtu - ipHeader);
   }
 
   nextDeadline(): number | undefined {

@@ -128,6 +128,12 @@ export class TcpListener {
     for (const ep of this.queue.splice(0)) ep.abort();
   }
 
+  /** @internal A queued connection died before accept(). */
+  forget(ep: TcpEndpoint): void {
+    const i = this.queue.indexOf(ep);
+    if (i >= 0) this.queue.splice(i, 1);
+  }
+
   /** @internal */
   deliverEstablished(ep: TcpEndpoint): void {
     if (this.onConnection) this.ready.push(ep);
@@ -649,6 +655,17 @@ export class TcpStack implements EndpointHost {
     if (this.forwarderPending.get(req.key) === req) this.forwarderPending.delete(req.key);
   }
 
+  /**
+   * A smaller path MTU toward `remote` (from ICMP): `local`/`remote` and the
+   * ports come from the quoted segment we sent. `mtuPayload` = MTU minus IP header.
+   */
+  pathMtuChanged(local: Uint8Array, localPort: number, remote: Uint8Array, remotePort: number, mtuPayload: number): void {
+    const ep = this.lookup(local, localPort, remote, remotePort);
+    if (!ep) return;
+    ep.pathMtuChanged(mtuPayload, this.now);
+    this.flush();
+  }
+
   // ---------------------------------------------------------------- EndpointHost
 
   transmit(ep: TcpEndpoint, buf: Uint8Array, offset: number): void {
@@ -669,6 +686,7 @@ export class TcpStack implements EndpointHost {
 
   release(ep: TcpEndpoint): void {
     this.remove(ep);
+    if (ep.owner instanceof TcpListener) ep.owner.forget(ep);
     const l = this.halfOpen.get(ep);
     if (l !== undefined) {
       this.halfOpen.delete(ep);
