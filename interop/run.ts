@@ -8,10 +8,10 @@
  *   INTEROP_ONLY=regex       run only matching cases
  *   INTEROP_TCP_MB=200       bulk TCP size per direction
  */
-import { Topology } from './topology.js';
+import { REPO_ROOT, Topology } from './topology.js';
 import { assert, assertEqual, Netns, run, sleep } from './lib.js';
 import { join } from 'node:path';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 
 const implB = process.env.INTEROP_B ?? 'wireguard-ts';
 const topo = new Topology('wireguard-go', implB);
@@ -340,6 +340,31 @@ test('wg-quick up/down with WG_QUICK_USERSPACE_IMPLEMENTATION', async () => {
   assert(!existsSync(`/var/run/wireguard/${name}.sock`), 'UAPI socket left behind after wg-quick down');
   const link = b.ns.exec(['ip', 'link', 'show', name], { allowFail: true });
   assert(link.code !== 0, 'interface still exists after wg-quick down');
+});
+
+test('inherited descriptors: WG_TUN_FD and WG_UAPI_FD', async () => {
+  if (topo.isAlive(b)) {
+    b.ns.exec(['ip', 'link', 'del', b.iface], { allowFail: true });
+    await topo.waitGone(b);
+  }
+  const name = `wf${b.iface.slice(3)}`;
+  const sock = `/var/run/wireguard/${name}.sock`;
+  const script = join(REPO_ROOT, 'interop', 'fd-launcher.py');
+  const log = join(topo.dir, 'fd-launcher.log');
+  const r = b.ns.exec(['sh', '-c', 'exec python3 "$0" "$1" "$2" "$3" "$1" >>"$4" 2>&1', script, name, sock, b.impl, log], { env: topo.env(), timeoutMs: 20_000, allowFail: true });
+  assert(r.code === 0, `launcher: ${readFileSync(log, 'utf8')}`);
+  const side = { ...b, iface: name };
+  side.pid = topo.daemonPid(side);
+  try {
+    b.ns.exec(['ip', 'addr', 'add', `${b.inner4}/24`, 'dev', name]);
+    b.ns.exec(['ip', 'link', 'set', 'mtu', '1420', 'up', 'dev', name]);
+    topo.configure(side, a, { endpoint: true });
+    expectPing(b, a.inner4, 5);
+  } finally {
+    b.ns.exec(['ip', 'link', 'del', name], { allowFail: true });
+    assert(await topo.waitGone(side), 'daemon still running after its inherited interface was deleted');
+    rmSync(sock, { force: true });
+  }
 });
 
 async function main(): Promise<number> {

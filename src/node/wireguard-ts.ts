@@ -90,10 +90,16 @@ function daemonize(args: Args): Promise<number> {
     const level = logLevelFromEnv();
     // Like wireguard-go: the daemon keeps our stdout/stderr only when LOG_LEVEL asks for output.
     const keepOutput = process.env.LOG_LEVEL !== undefined && level !== 'silent';
+    // Inherited descriptors (WG_TUN_FD, WG_UAPI_FD) must reach the daemon at the same numbers;
+    // the ready pipe goes above them.
+    const inherited = [envFd('WG_TUN_FD'), envFd('WG_UAPI_FD')].filter((fd): fd is number => fd !== undefined);
+    const readyFd = Math.max(3, ...inherited.map((fd) => fd + 1));
+    const stdio: Array<'ignore' | 'inherit' | 'pipe' | number> = ['ignore', keepOutput ? 'inherit' : 'ignore', keepOutput ? 'inherit' : 'pipe'];
+    for (let fd = 3; fd <= readyFd; fd++) stdio.push(fd === readyFd ? 'pipe' : inherited.includes(fd) ? fd : 'ignore');
     const child = spawn(process.execPath, [...process.execArgv, process.argv[1]!, '-f', args.iface], {
       detached: true,
-      stdio: ['ignore', keepOutput ? 'inherit' : 'ignore', keepOutput ? 'inherit' : 'pipe', 'pipe'],
-      env: { ...process.env, WG_PROCESS_FOREGROUND: '1', [READY_FD_ENV]: '3' },
+      stdio,
+      env: { ...process.env, WG_PROCESS_FOREGROUND: '1', [READY_FD_ENV]: String(readyFd) },
     });
     let errText = '';
     let settled = false;
@@ -111,7 +117,7 @@ function daemonize(args: Args): Promise<number> {
     child.stderr?.setEncoding('utf8').on('data', (d: string) => {
       if (errText.length < 8192) errText += d;
     });
-    const readyPipe = child.stdio[3] as NodeJS.ReadableStream;
+    const readyPipe = child.stdio[readyFd] as NodeJS.ReadableStream;
     let readyText = '';
     readyPipe.setEncoding('utf8');
     readyPipe.on('data', (d: string) => {
