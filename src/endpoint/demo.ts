@@ -36,7 +36,10 @@ export async function runDemo(opts: { log?: (line: string) => void; listenPort?:
 
     const t0 = performance.now();
     const hs = once(client, 'handshake');
-    const rtt = await client.ping(q.serverAddress, { timeout: 3000 });
+    const rtt = await client.ping(q.serverAddress, { timeout: 8000 }).catch((e: Error) => {
+      if (process.env.WGTS_DEMO_DEBUG) log(JSON.stringify({ client: client.stats(), server: server.stats(), peers: client.peers() }));
+      throw e;
+    });
     await hs;
     const handshakeMs = performance.now() - t0;
     log(`handshake done; ping ${q.serverAddress}: reply in ${rtt.toFixed(2)} ms`);

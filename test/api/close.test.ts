@@ -1,0 +1,30 @@
+/** close() releases every handle (own file: no other endpoint's timers in this process). */
+import { describe, expect, it } from 'vitest';
+import { once } from 'node:events';
+import { makePair } from './pair.js';
+
+describe('close()', () => {
+  it('leaves no handles behind', async () => {
+    const before = process.getActiveResourcesInfo().filter((r) => r !== 'TTYWrap');
+    const p = await makePair();
+    await p.b.ping('10.7.0.1', { timeout: 3000 });
+    const srv = p.a.createServer((c) => c.pipe(c));
+    await new Promise<void>((r) => srv.listen(9, r));
+    const s = await p.b.connect({ host: '10.7.0.1', port: 9 });
+    s.write('x');
+    await once(s, 'data');
+    const u = p.b.createSocket('udp4');
+    u.bind(1234);
+    // Leave the socket, the server and the UDP socket open: close() must release them.
+    await p.close();
+    // dgram handles finish closing a few loop turns later (longer on a loaded machine).
+    const snapshot = () => process.getActiveResourcesInfo().filter((r) => r !== 'TTYWrap').sort();
+    let after = snapshot();
+    for (let i = 0; i < 50 && JSON.stringify(after) !== JSON.stringify(before.sort()); i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      after = snapshot();
+    }
+    expect(after).toEqual(before.sort());
+    expect(s.destroyed).toBe(true);
+  });
+});
