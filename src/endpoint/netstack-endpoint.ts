@@ -50,7 +50,7 @@ export interface EndpointStats {
   fromStack: number;
   /** Packets relayed between peers (Forward = true). */
   forwarded: number;
-  /** Forwarding drops: TTL/hop limit exhausted, or the packet would go back to its sender. */
+  /** Forwarding drops: TTL/hop limit exhausted. */
   forwardDropped: number;
   /** Packets that were neither IPv4 nor IPv6. */
   malformed: number;
@@ -170,10 +170,8 @@ export class NetstackEndpoint {
     if (this.stack.isLocalAddress(family, dst)) return false;
     const to = this.device.allowedIPs.lookup(family, packet, dstOff);
     if (to === undefined) return false;
-    if (to === from) {
-      this.stats.forwardDropped++;
-      return true;
-    }
+    // Back to its sender: not a hub case; the stack (and the ICMP policy's "self" rule) decides.
+    if (to === from) return false;
     const out = packet.slice();
     if (!decrementTtl(out, family)) {
       this.stats.forwardDropped++;

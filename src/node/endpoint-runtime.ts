@@ -494,7 +494,9 @@ export class WireGuard extends EventEmitter {
   uapi(request: string): string {
     const device = this.endpoint.device;
     const before = device.listenPort;
+    const mark = device.fwmark;
     const reply = handleUapiRequest(device, request, this.enter());
+    if (device.fwmark !== mark) this.bind.setMark(device.fwmark);
     if (device.listenPort !== before && device.listenPort !== this.bind.port) void this.rebind(device.listenPort);
     this.leave();
     return reply;

@@ -127,5 +127,19 @@ describe('reachability policy through a real device pair', () => {
     // Addresses nobody covers still enter S's stack and are suppressed.
     expect(ping(net, c, echo4, '8.8.8.8')).toBe(0);
     expect(counters()['icmp.echo.suppressed{reason=no-route}']).toBe(1);
+    // A destination the sender itself covers is not relayed back: the policy says "self".
+    expect(ping(net, c, echo4, '10.0.2.9')).toBe(0);
+    expect(counters()['icmp.echo.suppressed{reason=self}']).toBe(1);
+    expect(s.ep.stats.forwarded).toBe(4);
+  });
+
+  it('Forward = true: TTL is decremented on the relayed packet', () => {
+    const { net, s, c, p } = world('reachable', true);
+    const seen: number[] = [];
+    p.ep.stack.addRawObserver(1, (pkt) => seen.push(pkt.ttl));
+    const e = c.ep.stack.icmp4.openEcho(9);
+    ping(net, c, e, '10.0.0.3');
+    expect(seen).toEqual([c.ep.stack.defaultTtl - 1]);
+    expect(s.ep.stats.forwardDropped).toBe(0);
   });
 });
