@@ -66,8 +66,8 @@ describe('TCP Forwarder (core)', () => {
 });
 
 describe('listener backlog', () => {
-  it('bounds connections waiting for accept() plus those in the handshake', () => {
-    const raw = new Raw();
+  it('bounds connections waiting for accept() plus those in the handshake (no SYN cookies)', () => {
+    const raw = new Raw({ synCookies: false });
     const l = raw.stack.listen(80, { backlog: 2 });
     for (const port of [1, 2, 3]) raw.send({ seq: 100, flags: TCP_SYN, srcPort: port });
     expect(raw.take().map((s) => s.h.dstPort)).toEqual([1, 2]);
@@ -91,5 +91,44 @@ describe('listener backlog', () => {
     raw.send({ seq: 101, ack: 1001, flags: TCP_ACK, srcPort: 7 });
     expect(got).toEqual([7]);
     expect(l.pending).toBe(0);
+  });
+
+  it('SYN cookies: beyond the half-open share, SYNs get stateless cookie SYN-ACKs; a valid cookie ACK connects', () => {
+    const raw = new Raw();
+    const l = raw.stack.listen(80, { backlog: 2 });
+    raw.send({ seq: 100, flags: TCP_SYN, srcPort: 1, mss: 1460, wscale: 7, sackPermitted: true });
+    raw.send({ seq: 100, flags: TCP_SYN, srcPort: 2, mss: 1460 });
+    raw.send({ seq: 7000, flags: TCP_SYN, srcPort: 3, mss: 1400, wscale: 7, sackPermitted: true });
+    const out = raw.take();
+    expect(out.map((s) => [s.h.dstPort, s.h.seq === 1000])).toEqual([
+      [1, true],
+      [2, true],
+      [3, false],
+    ]);
+    const c = out[2]!;
+    expect([flagsOf(c), c.h.ack, c.h.mss, c.h.wscale, c.h.sackPermitted, c.h.hasTimestamp]).toEqual(['SYN|ACK', 7001, 1460, -1, false, false]);
+    expect(raw.stack.halfOpenCount).toBe(2);
+    expect(raw.stack.stats.cookiesSent).toBe(1);
+    // A forged cookie: RST.
+    raw.send({ seq: 7001, ack: (c.h.seq + 2) >>> 0, flags: TCP_ACK, srcPort: 3 });
+    expect(raw.take().map(flagsOf)).toEqual(['RST']);
+    expect(raw.stack.stats.cookiesRejected).toBe(1);
+    // The real one, carrying data.
+    raw.send({ seq: 7001, ack: (c.h.seq + 1) >>> 0, flags: TCP_ACK, srcPort: 3, data: [1, 2, 3] });
+    expect(raw.stack.stats.cookiesAccepted).toBe(1);
+    expect(l.pending).toBe(1);
+    const ep = l.accept()!;
+    expect([ep.remotePort, ep.stateName, ep.info().mss, ep.info().sackOk]).toEqual([3, 'ESTABLISHED', 1360, false]);
+    expect(Array.from(ep.read())).toEqual([1, 2, 3]);
+    ep.setNoDelay(true);
+    ep.write(new Uint8Array([9]));
+    expect(raw.take().map((s) => [s.h.seq, s.data.length])).toEqual([[(c.h.seq + 1) >>> 0, 1]]);
+    // An expired cookie (more than two 64 s periods old) is refused.
+    raw.send({ seq: 8000, flags: TCP_SYN, srcPort: 4, mss: 1460 });
+    const c2 = raw.take()[0]!;
+    raw.advance(200_000);
+    raw.take();
+    raw.send({ seq: 8001, ack: (c2.h.seq + 1) >>> 0, flags: TCP_ACK, srcPort: 4 });
+    expect(raw.take().map((s) => [flagsOf(s), s.h.dstPort])).toEqual([['RST', 4]]);
   });
 });

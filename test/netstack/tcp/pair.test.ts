@@ -113,36 +113,40 @@ describe('two stacks back to back', () => {
     expect(p.now).toBeGreaterThan(2000); // paced by the reader, not the link
   });
 
-  it('a SYN flood against the same stack does not stop an established transfer', () => {
-    const p = new Pair({ fault: { seed: 21, delayMs: 5, loss: 0.01 }, b: { maxHalfOpen: 64 } });
-    const flood = p.b.listen(80, { backlog: 100_000 });
-    const rand = mulberry32(99);
-    const h = newTcpHeader();
-    const spoofed = new Uint8Array([10, 0, 0, 66]);
-    let sent = 0;
-    p.onStep = () => {
-      if (p.now < 200) return; // the transfer's connection is established first
-      for (let i = 0; i < 100 && sent < 50_000; i++, sent++) {
-        h.srcPort = 1024 + Math.floor(rand() * 60000);
-        h.dstPort = i % 2 ? 80 : 5001; // the flood also hits the transfer's own listener
-        h.seq = Math.floor(rand() * 0xffffffff);
-        h.flags = TCP_SYN;
-        h.window = 1024;
-        h.mss = 1460;
-        const seg = new Uint8Array(24);
-        writeTcpHeader(seg, 0, h);
-        setTcpChecksum(seg, spoofed, B_ADDR);
-        p.b.input(spoofed, B_ADDR, seg, p.now);
-      }
-    };
-    const r = bulkBothWays(p, 4 * MB);
-    expect(sent).toBeGreaterThan(10_000);
-    expect(r.finished).toBe(true);
-    expect(r.bRx).toBe(r.aTx);
-    expect(r.aRx).toBe(r.bTx);
-    expect(p.b.halfOpenCount).toBeLessThanOrEqual(64);
-    expect(p.b.stats.halfOpenEvicted).toBeGreaterThan(sent / 2 - 200);
-    console.log(`SYN flood: ${sent} SYNs during the transfer, ${p.b.stats.halfOpenEvicted} half-open evicted`);
-    expect(flood.pending).toBe(0);
-  });
+  for (const cookies of [true, false]) {
+    it(`a SYN flood does not stop transfers (${cookies ? 'SYN cookies: even a connection made during the flood' : 'no cookies: oldest half-open evicted'})`, () => {
+      const p = new Pair({ fault: { seed: 21, delayMs: 5, loss: 0.01 }, b: { maxHalfOpen: 64, synCookies: cookies } });
+      const flood = p.b.listen(80, { backlog: 100_000 });
+      const rand = mulberry32(99);
+      const h = newTcpHeader();
+      const spoofed = new Uint8Array([10, 0, 0, 66]);
+      let sent = 0;
+      p.onStep = () => {
+        if (!cookies && p.now < 200) return; // without cookies the transfer's connection is made first
+        for (let i = 0; i < 100 && sent < 50_000; i++, sent++) {
+          h.srcPort = 1024 + Math.floor(rand() * 60000);
+          h.dstPort = i % 2 ? 80 : 5001; // the flood also hits the transfer's own listener
+          h.seq = Math.floor(rand() * 0xffffffff);
+          h.flags = TCP_SYN;
+          h.window = 1024;
+          h.mss = 1460;
+          const seg = new Uint8Array(24);
+          writeTcpHeader(seg, 0, h);
+          setTcpChecksum(seg, spoofed, B_ADDR);
+          p.b.input(spoofed, B_ADDR, seg, p.now);
+        }
+      };
+      const r = bulkBothWays(p, 4 * MB);
+      expect(sent).toBeGreaterThan(10_000);
+      expect(r.finished).toBe(true);
+      expect(r.bRx).toBe(r.aTx);
+      expect(r.aRx).toBe(r.bTx);
+      expect(p.b.halfOpenCount).toBeLessThanOrEqual(64);
+      if (cookies) expect(p.b.stats.cookiesSent).toBeGreaterThan(sent - 200);
+      else expect(p.b.stats.halfOpenEvicted).toBeGreaterThan(sent / 2 - 200);
+      expect(flood.pending).toBe(0);
+      console.log(`SYN flood (cookies ${cookies}): ${sent} SYNs, ${JSON.stringify({ evicted: p.b.stats.halfOpenEvicted, cookies: p.b.stats.cookiesSent })}`);
+    });
+  }
+
 });

@@ -468,8 +468,11 @@ export class TcpEndpoint implements TcpEndpointId {
     this.afterChange();
   }
 
-  /** Passive open from a SYN (already validated by the stack): send SYN-ACK. */
-  openPassive(syn: Readonly<TcpHeader>, iss: number, tsOffset: number, now: number): void {
+  /**
+   * Passive open from a SYN (already validated by the stack): send SYN-ACK.
+   * With `synAckSent` the SYN-ACK already went out statelessly (SYN cookie).
+   */
+  openPassive(syn: Readonly<TcpHeader>, iss: number, tsOffset: number, now: number, synAckSent = false): void {
     this.passive = true;
     this.iss = iss;
     this.tsOffset = tsOffset;
@@ -485,7 +488,12 @@ export class TcpEndpoint implements TcpEndpointId {
     this.sndWl1 = syn.seq;
     this.sndWl2 = iss;
     this.state = S.SYN_RECEIVED;
-    this.sendSyn(now);
+    if (synAckSent) {
+      this.sndNxt = seqAdd(iss, 1);
+      this.sndMax = this.sndNxt;
+      this.rcvAdv = seqAdd(this.rcvNxt, Math.min(this.rcvRoom(), 0xffff));
+      this.retxCount = 1; // no RTT sample from a handshake we did not time
+    } else this.sendSyn(now);
     this.afterChange();
   }
 

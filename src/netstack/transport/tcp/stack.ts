@@ -21,7 +21,7 @@ import {
 } from '../../header/tcp.js';
 import { DEFAULT_TCP_CONFIG, type TcpConfig } from './config.js';
 import { SEGMENT_HEADROOM, TcpEndpoint, TcpState, type EndpointHost, type TcpEndpointId } from './endpoint.js';
-import { IsnGenerator } from './isn.js';
+import { COOKIE_MSS, IsnGenerator } from './isn.js';
 import { seqAdd, seqGT } from './seq.js';
 
 /** Where segments go and how big they may be. */
@@ -51,6 +51,12 @@ export interface TcpStackOptions {
   challengeAckLimit?: number;
   /** Verify checksums of received segments (default true). */
   verifyChecksum?: boolean;
+  /**
+   * Answer SYNs with SYN cookies (RFC 4987) when a listener's half-open
+   * share of its backlog or the stack's half-open table is full (default
+   * true). Cookie connections carry MSS only (no window scale, SACK, timestamps).
+   */
+  synCookies?: boolean;
   /** Undecided forwarder requests kept at once (default 1024). */
   maxForwarderInFlight?: number;
   /**
@@ -74,6 +80,9 @@ export interface TcpStackStats {
   timeWaitReused: number;
   forwarderRequests: number;
   forwarderDropped: number;
+  cookiesSent: number;
+  cookiesAccepted: number;
+  cookiesRejected: number;
 }
 
 export interface ListenOptions {
@@ -251,6 +260,9 @@ export class TcpStack implements EndpointHost {
     timeWaitReused: 0,
     forwarderRequests: 0,
     forwarderDropped: 0,
+    cookiesSent: 0,
+    cookiesAccepted: 0,
+    cookiesRejected: 0,
   };
   readonly config: Readonly<TcpConfig>;
   private lastNow = 0;
@@ -275,6 +287,7 @@ export class TcpStack implements EndpointHost {
   private forwarder: TcpForwarderHandler | null = null;
   private readonly forwarderPending = new Map<string, ForwarderRequest>();
   private readonly maxForwarderInFlight: number;
+  private readonly synCookies: boolean;
   // Timer heap (lazy: stale entries are skipped when popped).
   private readonly heapAt: number[] = [];
   private readonly heapEp: TcpEndpoint[] = [];
@@ -299,6 +312,7 @@ export class TcpStack implements EndpointHost {
     this.challengeLimit = opts.challengeAckLimit ?? 1000;
     this.maxForwarderInFlight = opts.maxForwarderInFlight ?? 1024;
     this.clock = opts.clock ?? null;
+    this.synCookies = opts.synCookies ?? true;
   }
 
   /** Current time (ms): the latest seen in input()/tick(), or the clock when given. */
@@ -368,14 +382,88 @@ export class TcpStack implements EndpointHost {
     }
     const flags = h.flags;
     if (flags & TCP_RST) return true; // LISTEN: ignore RST
-    if (flags & TCP_ACK) return false; // LISTEN: ACK → RST (by the caller)
+    if (flags & TCP_ACK) {
+      // LISTEN: an ACK is answered with RST (by the caller) unless it returns a valid SYN cookie.
+      if (!(flags & TCP_SYN) && this.synCookies) return this.cookieAck(listener, src, dst, h, payload, now);
+      return false;
+    }
     if (!(flags & TCP_SYN)) return true; // drop
     this.stats.synsReceived++;
-    if (listener.full) {
+    if (listener.pending >= listener.backlog) {
       this.stats.listenOverflow++;
-      return true; // silently dropped, like Linux with a full queue
+      return true; // accept queue full: silently dropped, like Linux
+    }
+    if (listener.full || this.halfOpen.size >= this.maxHalfOpen) {
+      if (this.synCookies) {
+        this.sendCookieSynAck(dst, src, h, now);
+        return true;
+      }
+      if (listener.full) {
+        this.stats.listenOverflow++;
+        return true;
+      }
     }
     this.passiveOpen(listener, listener.config, dst, src, h, now, listener);
+    this.flush();
+    return true;
+  }
+
+  private sendCookieSynAck(local: Uint8Array, remote: Uint8Array, syn: Readonly<TcpHeader>, now: number): void {
+    const ourMss = Math.max(64, this.link.mtuPayload(local, remote) - 20);
+    const peerMss = syn.mss >= 0 ? syn.mss : local.length === 4 ? 536 : 1220;
+    const want = Math.min(ourMss, peerMss);
+    let idx = 0;
+    while (idx < COOKIE_MSS.length - 1 && COOKIE_MSS[idx + 1]! <= want) idx++;
+    const cookie = this.isnGen.cookie(local, syn.dstPort, remote, syn.srcPort, syn.seq, idx, now);
+    const o = this.hdr;
+    o.srcPort = syn.dstPort;
+    o.dstPort = syn.srcPort;
+    o.seq = cookie;
+    o.ack = seqAdd(syn.seq, 1);
+    o.flags = TCP_SYN | TCP_ACK;
+    o.window = Math.min(this.config.receiveBufferSize, 0xffff);
+    o.urgent = 0;
+    o.mss = ourMss;
+    o.wscale = -1;
+    o.sackPermitted = false;
+    o.hasTimestamp = false;
+    o.sackCount = 0;
+    const buf = new Uint8Array(SEGMENT_HEADROOM + 24);
+    writeTcpHeader(buf, SEGMENT_HEADROOM, o);
+    setTcpChecksum(buf.subarray(SEGMENT_HEADROOM), local, remote);
+    this.stats.cookiesSent++;
+    this.link.send(null, local, remote, buf, SEGMENT_HEADROOM);
+  }
+
+  private cookieAck(
+    listener: TcpListener,
+    remote: Uint8Array,
+    local: Uint8Array,
+    h: TcpHeader,
+    payload: Uint8Array,
+    now: number,
+  ): boolean {
+    const irs = seqAdd(h.seq, -1);
+    const cookie = seqAdd(h.ack, -1);
+    const idx = this.isnGen.checkCookie(local, h.dstPort, remote, h.srcPort, irs, cookie, now);
+    if (idx < 0) {
+      this.stats.cookiesRejected++;
+      return false;
+    }
+    if (listener.pending >= listener.backlog || this.connCount >= this.maxConnections) {
+      this.stats.listenOverflow++;
+      return true; // the peer retransmits; maybe there is room then
+    }
+    this.stats.cookiesAccepted++;
+    const syn = newTcpHeader();
+    syn.srcPort = h.srcPort;
+    syn.dstPort = h.dstPort;
+    syn.seq = irs;
+    syn.flags = TCP_SYN;
+    syn.window = h.window;
+    syn.mss = COOKIE_MSS[idx]!;
+    const ep = this.passiveOpen(listener, listener.config, local, remote, syn, now, listener, cookie);
+    if (ep) ep.segmentArrives(h, payload, now);
     this.flush();
     return true;
   }
@@ -613,12 +701,13 @@ export class TcpStack implements EndpointHost {
     syn: Readonly<TcpHeader>,
     now: number,
     listener: TcpListener | null,
+    cookie = -1,
   ): TcpEndpoint | null {
     if (this.connCount >= this.maxConnections) {
       this.stats.connectionLimit++;
       return null;
     }
-    if (this.halfOpen.size >= this.maxHalfOpen) {
+    if (cookie < 0 && this.halfOpen.size >= this.maxHalfOpen) {
       const oldest = this.halfOpen.keys().next().value as TcpEndpoint;
       this.stats.halfOpenEvicted++;
       oldest.discard();
@@ -636,7 +725,8 @@ export class TcpStack implements EndpointHost {
     this.halfOpen.set(ep, listener);
     if (listener) listener.halfOpen++;
     const [iss, tsOff] = this.isnFor(l, syn.dstPort, r, syn.srcPort, now);
-    ep.openPassive(syn, iss, tsOff, now);
+    if (cookie >= 0) ep.openPassive(syn, cookie, tsOff, now, true);
+    else ep.openPassive(syn, iss, tsOff, now);
     return ep;
   }
 
