@@ -230,6 +230,13 @@ test('live wg set: add/remove a peer and change AllowedIPs while traffic flows',
   expectPing(a, b.inner6, 5);
   topo.wg(b, ['set', b.iface, 'peer', a.publicKey, 'allowed-ips', `${a.inner4}/32,${a.inner6}/128`]);
   expectPing(a, b.inner4, 5);
+  // fwmark set and cleared on the live socket.
+  topo.wg(b, ['set', b.iface, 'fwmark', '0x2a']);
+  assertEqual(topo.dump(b).fwmark, '0x2a', 'fwmark shown');
+  expectPing(b, a.inner4, 3);
+  topo.wg(b, ['set', b.iface, 'fwmark', 'off']);
+  assertEqual(topo.dump(b).fwmark, 'off', 'fwmark cleared');
+  expectPing(b, a.inner4, 3);
 });
 
 test('wrong public key and wrong preshared key: no handshake, no crash', async () => {
