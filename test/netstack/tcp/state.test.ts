@@ -167,6 +167,54 @@ describe('RFC 9293 state diagram', () => {
     expect(raw.stack.connectionCount).toBe(0);
   });
 
+  it('LISTEN → CLOSED: a closed listener answers new SYNs with RST and aborts queued connections', () => {
+    const raw = new Raw();
+    const l = raw.stack.listen(80);
+    raw.send({ seq: 5000, flags: TCP_SYN });
+    raw.send({ seq: 5001, ack: 1001, flags: TCP_ACK });
+    raw.take();
+    expect(l.pending).toBe(1);
+    l.close();
+    expect(raw.take().map(flagsOf)).toEqual(['RST|ACK']);
+    raw.send({ seq: 9000, flags: TCP_SYN, srcPort: 9 });
+    expect(raw.take().map((s) => [flagsOf(s), s.h.ack])).toEqual([['RST|ACK', 9001]]);
+  });
+
+  it('SYN_RECEIVED → FIN_WAIT_1: close during the handshake sends FIN once the ACK arrives', () => {
+    const raw = new Raw();
+    const { ep } = activeOpen(raw);
+    raw.send({ ...fromPeer, seq: 5000, flags: TCP_SYN });
+    raw.take();
+    expect(ep.stateName).toBe('SYN_RECEIVED');
+    ep.write(new Uint8Array([1, 2]));
+    ep.shutdown();
+    raw.send({ ...fromPeer, seq: 5001, ack: 1001, flags: TCP_ACK });
+    expect(ep.stateName).toBe('FIN_WAIT_1');
+    expect(raw.take().map((s) => [flagsOf(s), s.h.seq, s.data.length])).toEqual([['FIN|PSH|ACK', 1001, 2]]);
+  });
+
+  it('TIME_WAIT: a new SYN above the old sequence space reopens the 4-tuple (RFC 6191)', () => {
+    const raw = new Raw();
+    const { ep, listener } = establishPassive(raw);
+    raw.send({ seq: 5001, ack: 1001, flags: FA });
+    ep.close();
+    raw.send({ seq: 5002, ack: 1002, flags: TCP_ACK });
+    expect(ep.stateName).toBe('CLOSED'); // passive closer: LAST_ACK → CLOSED
+    // Make the local side the active closer to get TIME_WAIT.
+    const raw2 = new Raw();
+    const e2 = establishPassive(raw2);
+    e2.ep.close();
+    raw2.send({ seq: 5001, ack: 1002, flags: FA });
+    expect(e2.ep.stateName).toBe('TIME_WAIT');
+    raw2.take();
+    raw2.send({ seq: 4000, flags: TCP_SYN }); // old sequence: just an ACK
+    expect(raw2.take().map(flagsOf)).toEqual(['ACK']);
+    raw2.send({ seq: 90000, flags: TCP_SYN });
+    expect(raw2.take().map((s) => [flagsOf(s), s.h.ack])).toEqual([['SYN|ACK', 90001]]);
+    expect(raw2.stack.stats.timeWaitReused).toBe(1);
+    void listener;
+  });
+
   it('SYN_SENT → CLOSED on close() before the answer', () => {
     const raw = new Raw();
     const { ep, log } = activeOpen(raw);
