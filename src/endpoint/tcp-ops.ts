@@ -75,7 +75,7 @@ export function createTcpOps(endpoint: NetstackEndpoint, opts: TcpStackOptions =
     connect(family: 4 | 6, dst: Uint8Array, port: number): TcpEndpoint {
       const route = endpoint.stack.findRoute(family, dst, null, NIC_ID);
       if (!route) throw Object.assign(new Error(`connect ENETUNREACH: no route`), { code: 'ENETUNREACH' });
-      return tcp.connect({ localAddress: route.src, remoteAddress: dst, remotePort: port }, endpoint.stack.now());
+      return tcp.connect({ localAddress: route.src, remoteAddress: dst, remotePort: port }, Math.max(endpoint.stack.now(), endpoint.now));
     },
     listen(port: number, address: Uint8Array | null, onAccept: (ep: TcpEndpoint) => void): TcpListenHandle {
       let p = port;

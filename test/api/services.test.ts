@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { nodeCrypto } from '../../src/crypto/index.js';
 import { WireGuard } from '../../src/node/endpoint-runtime.js';
-import { buildRequest } from '../../src/services/socks5-protocol.js';
+import { buildRequest, buildUdpDatagram, parseUdpDatagram } from '../../src/services/socks5-protocol.js';
 import { DNS_TYPE_A } from '../../src/endpoint/dns.js';
 
 const b64 = (k: Uint8Array) => Buffer.from(k).toString('base64');
@@ -161,6 +161,32 @@ describe('services from a config, over the tunnel', () => {
     expect(json.peers[0]!.publicKey).toBe(b.publicKey);
     expect(json.peers[0]!.up).toBe(true);
     expect(json.stats.icmp).toHaveProperty(['icmp.echo.suppressed{reason=no-route}']);
+  }, 15_000);
+
+  it('SOCKS5 UDP ASSOCIATE through the tunnel', async () => {
+    const c = net.connect(ports.socks, '127.0.0.1');
+    await once(c, 'connect');
+    c.write(Uint8Array.of(5, 1, 0));
+    await readN(c, 2);
+    c.write(buildRequest(3, { type: 'ipv4', addr: new Uint8Array(4), port: 0 }));
+    const rep = await readN(c, 10);
+    expect(rep[1]).toBe(0);
+    const relay = rep.readUInt16BE(8);
+    const u = dgram.createSocket('udp4');
+    try {
+      let got: Buffer | null = null;
+      u.on('message', (m) => (got = m));
+      for (let i = 0; i < 20 && !got; i++) {
+        u.send(buildUdpDatagram({ type: 'ipv4', addr: Uint8Array.of(10, 8, 0, 1), port: 5300 }, Buffer.from('via-socks')), relay, '127.0.0.1');
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      const d = parseUdpDatagram(got!);
+      expect(Buffer.from(d.data).toString()).toBe('u:via-socks');
+      expect(d.destination).toEqual({ type: 'ipv4', addr: Uint8Array.of(10, 8, 0, 1), port: 5300 });
+    } finally {
+      u.close();
+      c.destroy();
+    }
   }, 15_000);
 
   it('lookup() resolves over the tunnel with the config DNS', async () => {

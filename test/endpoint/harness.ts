@@ -64,7 +64,7 @@ export class FakeNet {
     });
     n.ep.device.setPrivateKey(n.privateKey);
     n.ep.device.listenPort = 51820;
-    n.ep.advance(this.now);
+    n.ep.tick(this.now);
     this.nodes.set(n.udp.address, n);
     return n;
   }
