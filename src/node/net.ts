@@ -432,14 +432,15 @@ export class TunnelServer extends EventEmitter {
     return { address: this.boundAddress ?? '::', family: isIP(this.boundAddress ?? '::') === 4 ? 'IPv4' : 'IPv6', port: this.listener.port };
   }
 
-  /** Stops accepting; existing connections stay until they end (as net.Server). */
+  /**
+   * Stops accepting; existing connections stay until they end (as net.Server;
+   * WireGuard.close() releases them).
+   */
   close(cb?: (err?: Error) => void): this {
     const l = this.listener;
     this.listener = null;
     this.ctx.handles.delete(this.handle);
     if (l) l.close();
-    for (const c of this.conns) c.destroy();
-    this.conns.clear();
     if (cb) process.nextTick(() => cb(l ? undefined : Object.assign(new Error('Server is not running.'), { code: 'ERR_SERVER_NOT_RUNNING' })));
     if (l) process.nextTick(() => this.emit('close'));
     return this;

@@ -54,3 +54,24 @@ describe('endpoint glue', () => {
     expect(a.ep.device.stats.dropped['no-route']).toBe(before + 1);
   });
 });
+
+describe('endpoint glue robustness', () => {
+  it('arbitrary inner packets from a peer never throw and never get answered from thin air', () => {
+    const net = new FakeNet();
+    const a = net.node('A', 1, { addresses: ['10.1.0.1/24', 'fd01::1/64'] });
+    const b = net.node('B', 2, { addresses: ['10.1.0.2/24'] });
+    const peer = a.addPeer(b, ['10.1.0.2/32', 'fd01::2/128']);
+    const inject = (a.ep as unknown as { fromTunnel(p: Uint8Array, peer: unknown): void }).fromTunnel.bind(a.ep);
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 0, maxLength: 300 }), fc.constantFrom(0x45, 0x60, 0x46, 0x00), (bytes, first) => {
+        if (bytes.length > 0) bytes[0] = first;
+        inject(bytes, peer);
+      }),
+      { seed: 42, numRuns: 3000 },
+    );
+    expect(a.ep.stats.toStack + a.ep.stats.malformed).toBe(3000);
+    // Nothing reached B: A has no session, and garbage is never answered.
+    net.pump();
+    expect(b.ep.stats.toStack).toBe(0);
+  });
+});
