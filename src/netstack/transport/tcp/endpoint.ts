@@ -69,6 +69,20 @@ export class TcpError extends Error {
   }
 }
 
+/**
+ * A buffer for one outgoing segment. Every byte after the headroom is written
+ * (header, options, data), so Node's unzeroed pooled allocation is safe and
+ * saves zeroing per segment; elsewhere a plain Uint8Array.
+ */
+const allocSegment: (n: number) => Uint8Array =
+  typeof Buffer !== 'undefined'
+    ? (n) => {
+        // A plain Uint8Array view (not a Buffer: Buffer#slice would not copy downstream).
+        const b = Buffer.allocUnsafe(n);
+        return new Uint8Array(b.buffer, b.byteOffset, n);
+      }
+    : (n) => new Uint8Array(n);
+
 /** Bytes reserved in front of every emitted segment for the IP header (matches the stack's TRANSPORT_HEADROOM). */
 export const SEGMENT_HEADROOM = 60;
 
@@ -1169,7 +1183,7 @@ export class TcpEndpoint implements TcpEndpointId {
     }
     h.window = flags & TCP_RST && !(flags & TCP_ACK) ? 0 : this.advertiseWindow(syn);
     const hl = tcpHeaderLength(h);
-    const buf = new Uint8Array(SEGMENT_HEADROOM + hl + dataLen);
+    const buf = allocSegment(SEGMENT_HEADROOM + hl + dataLen);
     writeTcpHeader(buf, SEGMENT_HEADROOM, h);
     if (dataLen > 0) this.sendRing!.copyOut(seqDiff(seq, this.dataStart), buf, SEGMENT_HEADROOM + hl, dataLen);
     const seg = buf.subarray(SEGMENT_HEADROOM);

@@ -495,7 +495,7 @@ export class TcpStack implements EndpointHost {
     }
     const syn = newTcpHeader();
     Object.assign(syn, h, { sackBlocks: new Uint32Array(0) });
-    const req = new ForwarderRequest(this, key, dst.slice(), h.dstPort, src.slice(), h.srcPort, temporary, syn);
+    const req = new ForwarderRequest(this, key, new Uint8Array(dst), h.dstPort, new Uint8Array(src), h.srcPort, temporary, syn);
     this.forwarderPending.set(key, req);
     this.stats.forwarderRequests++;
     handler(req);
@@ -630,8 +630,8 @@ export class TcpStack implements EndpointHost {
   connect(opts: ConnectOptions, now: number = this.now): TcpEndpoint {
     if (now > this.lastNow) this.lastNow = now;
     if (this.connCount >= this.maxConnections) throw new Error('TCP connection limit reached');
-    const local = opts.localAddress.slice();
-    const remote = opts.remoteAddress.slice();
+    const local = new Uint8Array(opts.localAddress);
+    const remote = new Uint8Array(opts.remoteAddress);
     let port = opts.localPort ?? 0;
     if (port === 0) port = this.ephemeralPort(local, remote, opts.remotePort);
     else if (this.lookup(local, port, remote, opts.remotePort)) throw new Error('TCP 4-tuple in use');
@@ -665,7 +665,7 @@ export class TcpStack implements EndpointHost {
 
   listen(port: number, opts: ListenOptions = {}): TcpListener {
     if (!Number.isInteger(port) || port <= 0 || port > 65535) throw new RangeError(`bad TCP port ${port}`);
-    const address = opts.address ? opts.address.slice() : null;
+    const address = opts.address ? new Uint8Array(opts.address) : null;
     const list = this.listeners.get(port) ?? [];
     for (const l of list) {
       if ((l.address === null && address === null) || (l.address && address && addrEq(l.address, address))) {
@@ -712,8 +712,8 @@ export class TcpStack implements EndpointHost {
       this.stats.halfOpenEvicted++;
       oldest.discard();
     }
-    const l = local.slice();
-    const r = remote.slice();
+    const l = new Uint8Array(local);
+    const r = new Uint8Array(remote);
     const ep = new TcpEndpoint(
       this,
       config,
