@@ -279,15 +279,12 @@ function fastSum(data: Uint8Array): number {
   if (!LITTLE_ENDIAN || (data.byteOffset & 3) !== 0 || len < 64) return fold(sum16(data, 0, len));
   const words = len >>> 2;
   const u32 = new Uint32Array(data.buffer, data.byteOffset, words);
-  let lo = 0;
-  let hi = 0;
-  for (let i = 0; i < words; i++) {
-    const w = u32[i]!;
-    lo += w & 0xffff;
-    hi += w >>> 16;
-  }
-  // lo/hi are sums of little-endian 16-bit words: swap to network order.
-  const le = fold(lo + hi);
+  // Whole 32-bit words: 65536 ≡ 1 (mod 65535), so folding their plain sum
+  // (exact in a double for any IP packet) gives the 16-bit word sum.
+  let acc = 0;
+  for (let i = 0; i < words; i++) acc += u32[i]!;
+  // acc sums little-endian 16-bit words: swap to network order.
+  const le = fold(acc);
   let sum = ((le & 0xff) << 8) | (le >>> 8);
   sum += sum16(data, words * 4, len);
   return fold(sum);
