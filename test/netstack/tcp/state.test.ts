@@ -458,6 +458,31 @@ describe('timers', () => {
     expect(raw.take().map((s) => [s.h.seq, s.data.length])).toEqual([[1001, 4]]);
   });
 
+  it('a window that closes with data in flight is probed, not retransmitted into, and never times out while answered', () => {
+    const raw = new Raw({ config: { retries: 2 } });
+    const { ep } = establishPassive(raw, 5000, { mss: 1460 });
+    ep.setNoDelay(true);
+    ep.write(new Uint8Array(3000));
+    expect(raw.take().map((s) => s.data.length)).toEqual([1460, 1460, 80]);
+    raw.send({ seq: 5001, ack: 1001 + 1460, flags: TCP_ACK, window: 0 }); // took one segment, then full
+    const seen: [number, number][] = [];
+    for (let t = 0; t <= 20_000; t += 100) {
+      raw.advanceTo(t);
+      for (const s of raw.take()) {
+        seen.push([s.h.seq, s.data.length]);
+        raw.send({ seq: 5001, ack: 1001 + 1460, flags: TCP_ACK, window: 0 });
+      }
+    }
+    expect(seen.length).toBeGreaterThan(4);
+    for (const x of seen) expect(x).toEqual([1001 + 1460 - 1, 0]); // probes only
+    expect(ep.stateName).toBe('ESTABLISHED');
+    raw.send({ seq: 5001, ack: 1001 + 1460, flags: TCP_ACK, window: 65535 });
+    expect(raw.take().map((s) => [s.h.seq, s.data.length])).toEqual([
+      [1001 + 1460, 1460],
+      [1001 + 2920, 80],
+    ]);
+  });
+
   it('delayed ACK: one segment waits 40 ms, the second is ACKed at once', () => {
     const raw = new Raw();
     const { ep } = establishPassive(raw);

@@ -848,6 +848,7 @@ export class TcpEndpoint implements TcpEndpointId {
       dataLen === 0 &&
       !(h.flags & (TCP_SYN | TCP_FIN)) &&
       wnd === this.sndWnd &&
+      wnd !== 0 && // answers to window probes are not loss signals
       seqGT(this.sndMax, this.sndUna)
     ) {
       this.dupAcks++;
@@ -1316,6 +1317,14 @@ export class TcpEndpoint implements TcpEndpointId {
       return;
     }
     if (this.sndUna === this.sndMax) return;
+    if (this.sndWnd === 0) {
+      // The peer's window closed with data outstanding: that is flow control,
+      // not loss. Probe (persist) instead of retransmitting into a closed window.
+      this.retxCount--;
+      this.sndNxt = this.sndUna;
+      this.onPersistTimeout(now);
+      return;
+    }
     if (this.retxCount > this.config.retries) {
       this.toClosed(new TcpError('ETIMEDOUT', 'connection timed out'), false);
       return;
