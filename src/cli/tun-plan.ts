@@ -319,16 +319,17 @@ export interface AppliedState {
 }
 
 /**
- * wg-quick's del_if, from what was recorded: DNS, firewall, the policy rules
- * (exactly the ones we added, once each — wg-quick deletes every rule naming
- * the table), then the link.
+ * wg-quick's cmd_down, from what was recorded: the policy rules (IPv4 first,
+ * exactly the ones we added, once each — wg-quick deletes every rule naming
+ * the table), the link (its routes go with it), then DNS and the firewall.
  */
 export function planTeardown(s: AppliedState): Action[] {
   const out: Action[] = [];
+  const rules = [...s.rules.filter((r) => r.family === 4), ...s.rules.filter((r) => r.family === 6)];
+  for (const r of rules) out.push(cmd(['ip', protoFlag(r.family), 'rule', 'delete', ...r.spec]));
+  out.push(cmd(['ip', 'link', 'delete', 'dev', s.iface]));
   if (s.dnsName !== undefined) out.push(planDnsUndo(s.dnsName));
   for (const f of s.firewall) out.push(f.undo);
-  for (const r of s.rules) out.push(cmd(['ip', protoFlag(r.family), 'rule', 'delete', ...r.spec]));
-  out.push(cmd(['ip', 'link', 'delete', 'dev', s.iface]));
   return out;
 }
 
