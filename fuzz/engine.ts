@@ -1,0 +1,174 @@
+/**
+ * The coverage-guided loop for one target: run the seeds (and a saved
+ * corpus), then mutate corpus entries; an input that reaches new coverage
+ * joins the corpus. Unexpected exceptions, broken invariants and slow inputs
+ * are findings, de-duplicated by their message and top stack frame.
+ */
+import { createHash } from 'node:crypto';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { CoverageTracker } from './coverage.js';
+import { Mutator } from './mutate.js';
+import type { FuzzTarget } from './targets.js';
+
+export interface FuzzFinding {
+  target: string;
+  kind: 'crash' | 'invariant' | 'slow' | 'hang';
+  message: string;
+  input: Uint8Array;
+  /** Where the input was written, when a findings dir was given. */
+  file?: string;
+}
+
+export interface FuzzOptions {
+  /** Stop after this many ms (default 10 s) or this many executions. */
+  timeMs?: number;
+  maxExecs?: number;
+  seed?: number;
+  /** Coverage guidance (default on). Off: pure mutation of seeds. */
+  coverage?: boolean;
+  /** Read extra seeds from, and save new coverage to, corpusDir/<target>/. */
+  corpusDir?: string;
+  /** Write findings to findingsDir/<target>-<sha1>.{bin,txt}. */
+  findingsDir?: string;
+  /** An input slower than this (ms) is a finding (default 2000). */
+  slowMs?: number;
+  maxInputLength?: number;
+  /** Called before each execution (the worker mirrors the input for the hang watchdog). */
+  beforeExec?: (input: Uint8Array) => void;
+  now?: () => number;
+}
+
+export interface FuzzResult {
+  target: string;
+  execs: number;
+  ms: number;
+  corpus: number;
+  edges: number;
+  features: number;
+  findings: FuzzFinding[];
+}
+
+function sha1(b: Uint8Array): string {
+  return createHash('sha1').update(b).digest('hex');
+}
+
+export function classify(e: unknown): { kind: 'crash' | 'invariant'; message: string; signature: string } {
+  const err = e instanceof Error ? e : new Error(String(e));
+  const kind = err.name === 'Finding' ? 'invariant' : 'crash';
+  const frame = (err.stack ?? '').split('\n').find((l) => l.trim().startsWith('at ')) ?? '';
+  return { kind, message: `${err.name}: ${err.message}\n${err.stack ?? ''}`, signature: `${err.name}:${err.message.split('\n')[0]}@${frame.trim()}` };
+}
+
+export function writeFinding(dir: string, f: FuzzFinding): string {
+  mkdirSync(dir, { recursive: true });
+  const base = join(dir, `${f.target}-${sha1(f.input).slice(0, 16)}`);
+  writeFileSync(`${base}.bin`, f.input);
+  writeFileSync(`${base}.txt`, `target: ${f.target}\nkind: ${f.kind}\n${f.message}\n`);
+  return `${base}.bin`;
+}
+
+export function fuzzTarget(target: FuzzTarget, opts: FuzzOptions = {}): FuzzResult {
+  const now = opts.now ?? (() => performance.now());
+  const timeMs = opts.timeMs ?? 10_000;
+  const maxExecs = opts.maxExecs ?? Infinity;
+  const slowMs = opts.slowMs ?? 2000;
+  const maxLen = opts.maxInputLength ?? (target.text ? 8192 : 4096);
+  const enc = new TextEncoder();
+  const mutator = new Mutator(opts.seed ?? 1, target.dictionary.map((d) => enc.encode(d)), maxLen);
+  const cov = opts.coverage === false ? null : new CoverageTracker();
+  const findings: FuzzFinding[] = [];
+  const signatures = new Set<string>();
+  const corpus: Uint8Array[] = [];
+  const saveDir = opts.corpusDir ? join(opts.corpusDir, target.name) : null;
+
+  let run = target.create();
+  let sinceCreate = 0;
+  let execs = 0;
+
+  const report = (kind: FuzzFinding['kind'], message: string, signature: string, input: Uint8Array): void => {
+    if (signatures.has(signature)) return;
+    signatures.add(signature);
+    const f: FuzzFinding = { target: target.name, kind, message, input: Uint8Array.from(input) };
+    if (opts.findingsDir) f.file = writeFinding(opts.findingsDir, f);
+    findings.push(f);
+  };
+
+  /** One execution; returns the number of new coverage features. */
+  const exec = (input: Uint8Array): number => {
+    if (sinceCreate >= target.recreateEvery) {
+      run = target.create();
+      sinceCreate = 0;
+    }
+    sinceCreate++;
+    execs++;
+    opts.beforeExec?.(input);
+    const t = now();
+    let failed = false;
+    try {
+      run(input);
+    } catch (e) {
+      failed = true;
+      const c = classify(e);
+      report(c.kind, c.message, c.signature, input);
+      // State after a throw is suspect: start over.
+      run = target.create();
+      sinceCreate = 0;
+    }
+    const dt = now() - t;
+    if (!failed && dt > slowMs) report('slow', `input took ${dt.toFixed(0)} ms (limit ${slowMs} ms)`, `slow:${Math.round(Math.log2(dt))}`, input);
+    return cov ? cov.collect() : 0;
+  };
+
+  const start = now();
+  cov?.start();
+  try {
+    cov?.reset();
+    const initial = [...target.seeds()];
+    if (saveDir) {
+      try {
+        for (const n of readdirSync(saveDir)) initial.push(new Uint8Array(readFileSync(join(saveDir, n))));
+      } catch {
+        /* no saved corpus yet */
+      }
+    }
+    for (const s of initial) {
+      exec(s);
+      corpus.push(s);
+    }
+    if (corpus.length === 0) corpus.push(new Uint8Array(0));
+    while (execs < maxExecs && now() - start < timeMs) {
+      // Favour recent (newly interesting) entries a little.
+      const i = mutator.int(4) === 0 ? corpus.length - 1 - mutator.int(Math.min(corpus.length, 16)) : mutator.int(corpus.length);
+      const input = mutator.mutate(corpus[i]!, corpus[mutator.int(corpus.length)]);
+      if (exec(input) > 0) {
+        corpus.push(input);
+        if (saveDir) {
+          mkdirSync(saveDir, { recursive: true });
+          writeFileSync(join(saveDir, sha1(input)), input);
+        }
+      }
+    }
+  } finally {
+    cov?.stop();
+  }
+  return {
+    target: target.name,
+    execs,
+    ms: now() - start,
+    corpus: corpus.length,
+    edges: cov?.edges ?? 0,
+    features: cov?.features ?? 0,
+    findings,
+  };
+}
+
+/** Runs one input on fresh state (reproducing a finding); returns the error or null. */
+export function replay(target: FuzzTarget, input: Uint8Array): unknown {
+  try {
+    target.create()(input);
+    return null;
+  } catch (e) {
+    return e;
+  }
+}
