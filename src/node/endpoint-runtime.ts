@@ -32,10 +32,9 @@ import {
   type NetContext,
   type PingOptions,
   type Releasable,
-  type TcpOps,
   type TunnelConnectOptions,
 } from './net.js';
-import { createTcpOps } from '../endpoint/tcp-ops.js';
+import { createTcpOps, type TcpOpsWithStack } from '../endpoint/tcp-ops.js';
 import type { NetLike } from '../services/net-like.js';
 import { hostNet } from '../services/net-like.js';
 import { startSocks5, type Socks5Server } from '../services/socks5.js';
@@ -145,7 +144,7 @@ export class WireGuard extends EventEmitter {
   private dnsId = 1;
   /** The NetContext the sockets use. */
   private readonly ctx: NetContext;
-  private readonly tcpOps: TcpOps;
+  private readonly tcpOps: TcpOpsWithStack;
 
   private constructor(opts: WireGuardOptions, bind: UdpBind) {
     super();
@@ -397,6 +396,7 @@ export class WireGuard extends EventEmitter {
       device: ep.device.stats,
       endpoint: { ...ep.stats },
       stack: { ipv4: s.ipv4, ipv6: s.ipv6, icmpv4: s.icmpv4, icmpv6: s.icmpv6, udp: s.udp },
+      tcp: { ...this.tcpOps.tcp.stats, ...this.tcpOps.protocol.stats, connections: this.tcpOps.tcp.connectionCount },
       bind: { kind: this.bind.kind, ...this.bind.stats },
     };
   }

@@ -128,7 +128,11 @@ export class TunnelSocket extends Duplex {
     ep.onClose = (err) => this.onEndpointClosed(err);
     if (this.noDelay) ep.setNoDelay(true);
     if (this.keepAlive) ep.setKeepAlive(this.keepAlive.on, this.keepAlive.delay);
-    if (connected) this.onConnected();
+    // Accepted connections are open from the start and, as with net.Server, emit no 'connect'.
+    if (connected) {
+      this.connecting = false;
+      this.touch();
+    }
   }
 
   private onConnected(): void {
