@@ -1,19 +1,20 @@
 /**
- * Micro benchmark of the sans-I/O WireGuard core, per crypto backend:
+ * Micro benchmarks of the sans-I/O WireGuard core, per crypto backend:
  * - handshakes/s: initiation + response created and processed through two
  *   Devices (mac1, DH, AEAD, index table, keypair install), plus the
  *   confirming keepalive;
  * - encrypt / decrypt MB/s of 1420-byte IP packets through Device.sendPacket
- *   and Device.receiveDatagram (routing, padding, AEAD, replay, AllowedIPs).
- * Build: npx tsc -p . ; run: node dist/bench/micro.js [seconds-per-figure]
+ *   and Device.receiveDatagram (routing, padding, AEAD, replay, AllowedIPs);
+ * - raw AEAD seal/open µs per packet size (the backend alone).
+ * Standalone: node dist/bench/micro.js [seconds-per-figure] [--json]
  */
-import { nobleCrypto, nodeCrypto } from '../src/crypto/index.js';
+import { performance } from 'node:perf_hooks';
+import { cryptoBackends, nobleCrypto, nodeCrypto } from '../src/crypto/index.js';
 import type { CryptoProvider } from '../src/crypto/provider.js';
 import { parseCidr } from '../src/wireguard/allowedips.js';
 import { Device, type Endpoint } from '../src/wireguard/device.js';
 import type { Peer } from '../src/wireguard/peer.js';
 
-const seconds = Number(process.argv[2] ?? '1.5');
 const EP_A: Endpoint = { address: '192.0.2.1', port: 51820 };
 const EP_B: Endpoint = { address: '192.0.2.2', port: 51820 };
 const T0 = 1_764_000_000_000;
@@ -59,7 +60,8 @@ function pump(r: Rig, now: number): void {
   }
 }
 
-function handshakesPerSecond(crypto: CryptoProvider): number {
+/** Complete handshakes (both sides' work, one process) per second. */
+export function handshakesPerSecond(crypto: CryptoProvider, seconds: number): number {
   const r = rig(crypto);
   let now = T0;
   let n = 0;
@@ -77,7 +79,7 @@ function handshakesPerSecond(crypto: CryptoProvider): number {
   return n / elapsed;
 }
 
-function ipv4(len: number): Uint8Array {
+export function ipv4Packet(len: number): Uint8Array {
   const p = new Uint8Array(len);
   p[0] = 0x45;
   p[2] = len >> 8;
@@ -90,10 +92,11 @@ function ipv4(len: number): Uint8Array {
   return p;
 }
 
-function dataPath(crypto: CryptoProvider): { encrypt: number; decrypt: number } {
+/** MB/s (10^6 bytes of inner packet per second) through Device.sendPacket and Device.receiveDatagram. */
+export function dataPath(crypto: CryptoProvider, seconds: number, size = 1420): { encrypt: number; decrypt: number } {
   const r = rig(crypto);
   const now = T0;
-  const pkt = ipv4(1420);
+  const pkt = ipv4Packet(size);
   r.a.sendPacket(pkt, now);
   pump(r, now);
   // encrypt: datagrams are not copied (the IO sink drops them)
@@ -110,8 +113,8 @@ function dataPath(crypto: CryptoProvider): { encrypt: number; decrypt: number } 
   const batch = 4096;
   const dgrams: Uint8Array[] = [];
   let m = 0;
-  start = performance.now();
   let spent = 0;
+  const rx0 = r.b.stats.rxPackets;
   while (spent < seconds * 1000) {
     r.outbox.length = 0;
     for (let i = 0; i < batch; i++) r.a.sendPacket(pkt, now);
@@ -124,14 +127,75 @@ function dataPath(crypto: CryptoProvider): { encrypt: number; decrypt: number } 
     m += dgrams.length;
   }
   const decrypt = (m * pkt.length) / (spent / 1000) / 1e6;
-  if (r.b.stats.rxPackets < m) throw new Error(`decrypt bench: ${r.b.stats.rxPackets} < ${m} delivered`);
+  if (r.b.stats.rxPackets - rx0 !== m) throw new Error(`decrypt bench: ${r.b.stats.rxPackets - rx0} of ${m} delivered`);
   return { encrypt, decrypt };
 }
 
-for (const crypto of [nodeCrypto, nobleCrypto]) {
-  const hs = handshakesPerSecond(crypto);
-  console.log(`handshakes/s      ${crypto.name.padEnd(6)} ${hs.toFixed(0)}`);
-  const d = dataPath(crypto);
-  console.log(`encrypt MB/s      ${crypto.name.padEnd(6)} ${d.encrypt.toFixed(1)}  (1420-byte packets, Device.sendPacket)`);
-  console.log(`decrypt MB/s      ${crypto.name.padEnd(6)} ${d.decrypt.toFixed(1)}  (1420-byte packets, Device.receiveDatagram)`);
+/** µs per seal and per open of `size` plaintext bytes with the backend alone. */
+export function aeadMicros(crypto: CryptoProvider, size: number, seconds: number): { seal: number; open: number } {
+  const key = new Uint8Array(32).fill(7);
+  const pt = new Uint8Array(size).fill(1);
+  const out = new Uint8Array(size + 16);
+  const N = 512;
+  const sealed: Uint8Array[] = [];
+  for (let i = 0; i < N; i++) {
+    const o = new Uint8Array(size + 16);
+    crypto.seal(key, i, pt, null, o);
+    sealed.push(o);
+  }
+  let n = 0;
+  let t = performance.now();
+  while (performance.now() - t < seconds * 500) {
+    for (let i = 0; i < N; i++) crypto.seal(key, i, pt, null, out);
+    n += N;
+  }
+  const seal = ((performance.now() - t) * 1000) / n;
+  n = 0;
+  t = performance.now();
+  while (performance.now() - t < seconds * 500) {
+    for (let i = 0; i < N; i++) if (crypto.open(key, i, sealed[i]!, null, out) !== size) throw new Error('open failed');
+    n += N;
+  }
+  const open = ((performance.now() - t) * 1000) / n;
+  return { seal, open };
+}
+
+export interface MicroResult {
+  backend: string;
+  handshakesPerSecond: number;
+  encryptMBps: number;
+  decryptMBps: number;
+  aead: { size: number; sealUs: number; openUs: number }[];
+}
+
+export const AEAD_SIZES = [64, 512, 1420];
+
+export function runMicro(crypto: CryptoProvider, seconds: number): MicroResult {
+  const hs = handshakesPerSecond(crypto, crypto.name === 'noble' ? Math.min(seconds, 1) : seconds);
+  const d = dataPath(crypto, seconds);
+  const aead = AEAD_SIZES.map((size) => {
+    const a = aeadMicros(crypto, size, seconds / 2);
+    return { size, sealUs: a.seal, openUs: a.open };
+  });
+  return { backend: crypto.name, handshakesPerSecond: hs, encryptMBps: d.encrypt, decryptMBps: d.decrypt, aead };
+}
+
+const isMain = process.argv[1]?.endsWith('/micro.js') ?? false;
+if (isMain) {
+  const args = process.argv.slice(2);
+  const json = args.includes('--json');
+  const seconds = Number(args.find((a) => !a.startsWith('--')) ?? '1.5');
+  const only = process.env.BENCH_BACKEND;
+  const backends = only ? [cryptoBackends[only]!] : [nodeCrypto, nobleCrypto];
+  const results = backends.map((c) => runMicro(c, seconds));
+  if (json) {
+    console.log(JSON.stringify(results));
+  } else {
+    for (const r of results) {
+      console.log(`handshakes/s      ${r.backend.padEnd(6)} ${r.handshakesPerSecond.toFixed(0)}`);
+      console.log(`encrypt MB/s      ${r.backend.padEnd(6)} ${r.encryptMBps.toFixed(1)}  (1420-byte packets, Device.sendPacket)`);
+      console.log(`decrypt MB/s      ${r.backend.padEnd(6)} ${r.decryptMBps.toFixed(1)}  (1420-byte packets, Device.receiveDatagram)`);
+      for (const a of r.aead) console.log(`aead ${String(a.size).padStart(4)} B        ${r.backend.padEnd(6)} seal ${a.sealUs.toFixed(2)} µs  open ${a.openUs.toFixed(2)} µs`);
+    }
+  }
 }

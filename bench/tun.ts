@@ -1,45 +1,122 @@
 /**
- * Kernel TUN mode throughput and CPU: wireguard-ts ↔ wireguard-go against
- * wireguard-go ↔ wireguard-go on the same namespace pair, back to back.
- * iperf3, one TCP stream, 10 s per direction; CPU seconds of each daemon from
- * /proc/PID/stat over the run. Needs root, wireguard-go, wg, iperf3.
- * Build: npx tsc -p . ; run: node dist/bench/tun.js [seconds]
- * Prints e.g. `tcp-1stream-tun send  wgts 400 Mbit/s (1.9 CPU-s)  wireguard-go 650 Mbit/s (1.2 CPU-s)  ratio 0.62`.
+ * Kernel TUN mode: wireguard-ts ↔ wireguard-go against wireguard-go ↔
+ * wireguard-go. Two namespace pairs (one per implementation under test) are
+ * set up side by side and every measurement alternates between them, so
+ * drift on a shared machine hits both alike. Side B runs the implementation
+ * under test, side A always runs wireguard-go.
+ * - TCP, 1 and 4 streams, each direction (iperf3 -J); CPU seconds of both daemons;
+ * - UDP at increasing offered rate: the highest rate with < 1 % loss, each direction;
+ * - ping RTT (avg, p99) through an established session;
+ * - handshake latency: `wg set` of the peer on B → first ping reply.
+ * Needs root, wireguard-go, wg, iperf3, ping.
+ * Standalone: node dist/bench/tun.js
  */
 import { Topology, type Side } from '../interop/topology.js';
-import { cpuSeconds, sleep } from '../interop/lib.js';
+import { sleep } from '../interop/lib.js';
+import { QUICK, cpuSeconds, formatLine, makeRow, mean, median, percentile, type Row } from './lib.js';
 
-const seconds = Number(process.argv[2] ?? '10');
+const TCP_SECONDS = QUICK ? 2 : 4;
+const UDP_SECONDS = QUICK ? 1 : 2;
+const UDP_PAYLOAD = 1392; // 1420 MTU - 20 IPv4 - 8 UDP: no fragmentation inside the tunnel
+const UDP_RATES = QUICK ? [100, 300, 700] : [100, 200, 300, 450, 650, 900, 1200, 1600, 2200];
+const PINGS = QUICK ? 100 : 300;
+const HANDSHAKE_ROUNDS = QUICK ? 3 : 7;
+const PORT = 5301;
 
-interface Measure {
+interface Throughput {
   mbps: number;
-  /** CPU seconds of side B's daemon (the implementation under test) and side A's. */
+  /** CPU seconds of B's daemon (implementation under test) and A's (wireguard-go peer). */
   cpuB: number;
   cpuA: number;
+  lostPercent?: number;
 }
 
-async function iperf(topo: Topology, client: Side, server: Side, reverse: boolean): Promise<Measure> {
-  const srv = server.ns.bg(['timeout', String(seconds + 15), 'iperf3', '-s', '-1', '-p', '5301']);
-  await sleep(400);
-  const a0 = cpuSeconds(topo.a.pid!);
-  const b0 = cpuSeconds(topo.b.pid!);
-  const r = client.ns.exec(['iperf3', '-c', server.inner4, '-p', '5301', '-t', String(seconds), '-J', ...(reverse ? ['-R'] : [])], { timeoutMs: (seconds + 20) * 1000, allowFail: true });
-  const a1 = cpuSeconds(topo.a.pid!);
-  const b1 = cpuSeconds(topo.b.pid!);
+interface IperfJson {
+  end: {
+    sum_received?: { bits_per_second: number };
+    sum?: { bits_per_second: number; lost_percent?: number; lost_packets?: number; packets?: number };
+  };
+  error?: string;
+}
+
+/** One iperf3 run with the client on B; `reverse`: A sends. */
+async function iperf(topo: Topology, args: string[], reverse: boolean, seconds: number): Promise<{ json: IperfJson; cpuA: number; cpuB: number }> {
+  const client = topo.b;
+  const server = topo.a;
+  const srv = server.ns.bg(['timeout', String(seconds + 15), 'iperf3', '-s', '-1', '-p', String(PORT)]);
+  await sleep(300);
+  const a0 = cpuSeconds(topo.a.pid);
+  const b0 = cpuSeconds(topo.b.pid);
+  const r = client.ns.exec(['iperf3', '-c', server.inner4, '-p', String(PORT), '-t', String(seconds), '-J', ...args, ...(reverse ? ['-R'] : [])], {
+    timeoutMs: (seconds + 20) * 1000,
+    allowFail: true,
+  });
+  const a1 = cpuSeconds(topo.a.pid);
+  const b1 = cpuSeconds(topo.b.pid);
   await Promise.race([srv.finished, sleep(3000)]);
   srv.stop();
-  if (r.code !== 0) throw new Error(`iperf3 failed: ${r.stderr} ${r.stdout.slice(0, 400)}`);
-  const j = JSON.parse(r.stdout) as { end: { sum_received: { bits_per_second: number } } };
-  return { mbps: j.end.sum_received.bits_per_second / 1e6, cpuA: a1 - a0, cpuB: b1 - b0 };
+  let json: IperfJson;
+  try {
+    json = JSON.parse(r.stdout) as IperfJson;
+  } catch {
+    throw new Error(`iperf3 failed (exit ${r.code}): ${r.stderr.slice(0, 300)} ${r.stdout.slice(0, 300)}`);
+  }
+  if (json.error) throw new Error(`iperf3: ${json.error}`);
+  return { json, cpuA: a1 - a0, cpuB: b1 - b0 };
 }
 
-async function measure(implB: string): Promise<{ send: Measure; receive: Measure }> {
+async function tcp(topo: Topology, streams: number, reverse: boolean): Promise<Throughput> {
+  const { json, cpuA, cpuB } = await iperf(topo, ['-P', String(streams)], reverse, TCP_SECONDS);
+  return { mbps: (json.end.sum_received?.bits_per_second ?? 0) / 1e6, cpuA, cpuB };
+}
+
+async function udpAt(topo: Topology, mbps: number, reverse: boolean): Promise<Throughput> {
+  // 4 MiB socket buffers: without them the receiving iperf3, descheduled on a
+  // busy 2-core machine, loses several % even at 100 Mbit/s with either implementation.
+  const { json, cpuA, cpuB } = await iperf(topo, ['-u', '-b', `${mbps}M`, '-l', String(UDP_PAYLOAD), '-w', '4M'], reverse, UDP_SECONDS);
+  const sum = json.end.sum ?? { bits_per_second: 0 };
+  return { mbps: sum.bits_per_second / 1e6, cpuA, cpuB, lostPercent: sum.lost_percent ?? 100 };
+}
+
+/** RTTs in ms of PINGS echo requests from B to A (session already up). */
+function pingRtts(topo: Topology): number[] {
+  const r = topo.b.ns.exec(['ping', '-n', '-c', String(PINGS), '-i', '0.005', '-W', '2', topo.a.inner4], { allowFail: true, timeoutMs: 60_000 });
+  const rtts: number[] = [];
+  for (const m of r.stdout.matchAll(/time=([\d.]+) ms/g)) rtts.push(Number(m[1]));
+  return rtts;
+}
+
+/** ms from `wg set` (peer added on B) to the first ping reply from A, over fresh peers. */
+async function handshakeLatency(topo: Topology): Promise<{ total: number[]; firstRtt: number[] }> {
+  const total: number[] = [];
+  const firstRtt: number[] = [];
+  const b = topo.b;
+  const a = topo.a;
+  for (let i = 0; i < HANDSHAKE_ROUNDS; i++) {
+    // A refuses a second initiation from the same peer within 20 ms (flood guard).
+    await sleep(100);
+    topo.removePeer(b, a);
+    const script = [
+      't0=$(date +%s%N)',
+      `wg set ${b.iface} peer ${a.publicKey} allowed-ips ${a.inner4}/32,${a.inner6}/128 endpoint ${a.outer4}:${a.port}`,
+      `ping -n -c 1 -W 5 ${a.inner4}`,
+      't1=$(date +%s%N)',
+      'echo "elapsed_ns=$((t1 - t0))"',
+    ].join('\n');
+    const r = b.ns.exec(['sh', '-c', script], { allowFail: true, timeoutMs: 15_000 });
+    const ns = /elapsed_ns=(\d+)/.exec(r.stdout);
+    const rtt = /time=([\d.]+) ms/.exec(r.stdout);
+    if (ns && rtt) {
+      total.push(Number(ns[1]) / 1e6);
+      firstRtt.push(Number(rtt[1]));
+    }
+  }
+  return { total, firstRtt };
+}
+
+/** Sets up one namespace pair with wireguard-go on A and `implB` on B, session established. */
+function bringUp(implB: string): Topology {
   const topo = new Topology('wireguard-go', implB);
-  const stop = (): void => {
-    topo.destroy();
-    process.exit(130);
-  };
-  process.once('SIGINT', stop);
   try {
     topo.createNetwork();
     topo.startImpl(topo.a);
@@ -47,30 +124,123 @@ async function measure(implB: string): Promise<{ send: Measure; receive: Measure
     topo.configure(topo.a, topo.b, { endpoint: true });
     topo.configure(topo.b, topo.a, { endpoint: true });
     const p = topo.ping(topo.b, topo.a.inner4, { count: 3 });
-    if (p.received !== 3) throw new Error(`tunnel not up with ${implB}: ${p.out}`);
-    // B sends (client on B), then B receives (-R: A sends).
-    const send = await iperf(topo, topo.b, topo.a, false);
-    const receive = await iperf(topo, topo.b, topo.a, true);
-    return { send, receive };
-  } finally {
-    process.off('SIGINT', stop);
+    if (p.received !== 3) throw new Error(`tunnel not up with ${implB}: ${p.out}\n${topo.logTail()}`);
+    return topo;
+  } catch (e) {
     topo.destroy();
+    throw e;
   }
 }
 
-function line(name: string, ts: Measure, go: Measure): string {
-  const fmt = (m: Measure): string => `${m.mbps.toFixed(0)} Mbit/s (${m.cpuB.toFixed(2)} CPU-s, ${(m.mbps / Math.max(0.01, m.cpuB)).toFixed(0)} Mbit/CPU-s)`;
-  return `${name.padEnd(22)} wgts ${fmt(ts)}  wireguard-go ${fmt(go)}  ratio ${(ts.mbps / go.mbps).toFixed(2)}  (peer wireguard-go CPU-s: ${ts.cpuA.toFixed(2)} / ${go.cpuA.toFixed(2)})`;
+function throughputRow(name: string, ts: Throughput, go: Throughput, extra = ''): Row {
+  const eff = (t: Throughput): string => (t.cpuB > 0 ? (t.mbps / t.cpuB).toFixed(0) : '–');
+  return makeRow({
+    name,
+    unit: 'Mbit/s',
+    wgts: ts.mbps,
+    anchor: go.mbps,
+    anchorName: 'wireguard-go',
+    wgtsCpu: ts.cpuB,
+    anchorCpu: go.cpuB,
+    note: `Mbit per CPU-s ${eff(ts)} vs ${eff(go)}; peer wireguard-go CPU-s ${ts.cpuA.toFixed(2)} / ${go.cpuA.toFixed(2)}${extra}`,
+  });
 }
 
-export async function benchTun(): Promise<string[]> {
-  const go = await measure('wireguard-go');
-  const ts = await measure('wireguard-ts');
-  return [line('tcp-1stream-tun send', ts.send, go.send), line('tcp-1stream-tun receive', ts.receive, go.receive)];
+/** Highest offered rate with < 1 % loss, stepping up UDP_RATES; alternates the two pairs per step. */
+async function udpRamp(ts: Topology, go: Topology, reverse: boolean): Promise<{ ts: Throughput; go: Throughput; tsRate: number; goRate: number }> {
+  let tsBest: Throughput = { mbps: 0, cpuA: 0, cpuB: 0 };
+  let goBest: Throughput = { mbps: 0, cpuA: 0, cpuB: 0 };
+  let tsRate = 0;
+  let goRate = 0;
+  let tsDone = false;
+  let goDone = false;
+  // Loss on a shared machine is bursty: a failing rate gets one more try.
+  const passes = async (topo: Topology, rate: number): Promise<Throughput | null> => {
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const r = await udpAt(topo, rate, reverse);
+      if ((r.lostPercent ?? 100) < 1) return r;
+    }
+    return null;
+  };
+  for (const rate of UDP_RATES) {
+    if (!goDone) {
+      const r = await passes(go, rate);
+      if (r) [goBest, goRate] = [r, rate];
+      else goDone = true;
+    }
+    if (!tsDone) {
+      const r = await passes(ts, rate);
+      if (r) [tsBest, tsRate] = [r, rate];
+      else tsDone = true;
+    }
+    if (tsDone && goDone) break;
+  }
+  return { ts: tsBest, go: goBest, tsRate, goRate };
 }
 
-if (process.getuid?.() !== 0) {
-  console.log('bench/tun: needs root (network namespaces, TUN); skipped');
-} else {
-  for (const l of await benchTun()) console.log(l);
+export async function benchTun(onRow: (r: Row) => void = () => {}): Promise<Row[]> {
+  const rows: Row[] = [];
+  const emit = (r: Row): void => {
+    rows.push(r);
+    onRow(r);
+  };
+  const topos: Topology[] = [];
+  const cleanup = (): void => {
+    for (const t of topos) t.destroy();
+  };
+  const onSignal = (): void => {
+    cleanup();
+    process.exit(130);
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    const go = bringUp('wireguard-go');
+    topos.push(go);
+    const ts = bringUp('wireguard-ts');
+    topos.push(ts);
+
+    for (const streams of [1, 4]) {
+      for (const reverse of [false, true]) {
+        const g = await tcp(go, streams, reverse);
+        const t = await tcp(ts, streams, reverse);
+        emit(throughputRow(`tcp-${streams}stream${streams > 1 ? 's' : ''}-tun ${reverse ? 'receive' : 'send'}`, t, g));
+      }
+    }
+    for (const reverse of [false, true]) {
+      const u = await udpRamp(ts, go, reverse);
+      emit(
+        throughputRow(`udp-<1%loss-tun ${reverse ? 'receive' : 'send'}`, u.ts, u.go, `; highest offered rate with < 1 % loss ${u.tsRate} / ${u.goRate} Mbit/s of ${UDP_RATES.join(',')}`),
+      );
+    }
+    const rg = pingRtts(go);
+    const rt = pingRtts(ts);
+    const pingNote = `${rt.length}/${PINGS} vs ${rg.length}/${PINGS} replies, 5 ms interval`;
+    emit(makeRow({ name: 'ping-rtt-tun avg', unit: 'ms', wgts: mean(rt), anchor: mean(rg), anchorName: 'wireguard-go', lowerIsBetter: true, note: pingNote }));
+    emit(makeRow({ name: 'ping-rtt-tun p99', unit: 'ms', wgts: percentile(rt, 99), anchor: percentile(rg, 99), anchorName: 'wireguard-go', lowerIsBetter: true, note: pingNote }));
+    const hg = await handshakeLatency(go);
+    const ht = await handshakeLatency(ts);
+    emit(
+      makeRow({
+        name: 'handshake-tun',
+        unit: 'ms',
+        wgts: median(ht.total),
+        anchor: median(hg.total),
+        anchorName: 'wireguard-go',
+        lowerIsBetter: true,
+        note: `median of ${ht.total.length} / ${hg.total.length} rounds, wg set → first ping reply (incl. wg and ping start-up); first-ping RTT ${median(ht.firstRtt).toFixed(2)} / ${median(hg.firstRtt).toFixed(2)} ms`,
+      }),
+    );
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    cleanup();
+  }
+  return rows;
+}
+
+const isMain = process.argv[1]?.endsWith('/tun.js') ?? false;
+if (isMain) {
+  if (process.getuid?.() !== 0) console.log('bench/tun: needs root (network namespaces, TUN); skipped');
+  else await benchTun((r) => console.log(formatLine(r)));
 }
