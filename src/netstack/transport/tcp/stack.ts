@@ -767,7 +767,28 @@ export class TcpStack implements EndpointHost {
     if (d < ep.scheduledAt) {
       ep.scheduledAt = d;
       this.heapPush(d, ep);
+      if (this.heapAt.length > 4 * this.connCount + 1024) this.rebuildHeap();
     }
+  }
+
+  /** Drops stale heap entries (deadlines that moved earlier leave old entries behind). */
+  private rebuildHeap(): void {
+    this.heapAt.length = 0;
+    this.heapEp.length = 0;
+    for (const head of this.table.values()) {
+      for (let e: TcpEndpoint | null = head; e; e = e.nextInBucket) {
+        e.scheduledAt = Infinity;
+        if (e.deadline < Infinity) {
+          e.scheduledAt = e.deadline;
+          this.heapPush(e.deadline, e);
+        }
+      }
+    }
+  }
+
+  /** Timer heap entries (diagnostics: bounded by about 4 per connection). */
+  get timerEntries(): number {
+    return this.heapAt.length;
   }
 
   markEvents(ep: TcpEndpoint): void {
