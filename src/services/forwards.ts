@@ -35,8 +35,9 @@ export interface ForwardSpec {
   targetPort: number;
   /** TCP connect timeout (ms, default 10 s). */
   connectTimeout?: number;
-  /** UDP: most concurrent sessions (default 1024), idle timeout (default 60 s). */
+  /** Most concurrent TCP connections / UDP sessions (default 1024); beyond it new TCP connections are refused and the oldest UDP session is evicted. */
   maxSessions?: number;
+  /** UDP session idle timeout (default 60 s). */
   idleTimeout?: number;
   onError?: (err: Error) => void;
 }
@@ -55,7 +56,13 @@ export async function startTcpForward(spec: ForwardSpec): Promise<Forward> {
   const stats = newStats();
   const conns = new Set<Duplex>();
   const description = `tcp ${hostPortText(spec.listenHost, spec.listenPort)} -> ${hostPortText(spec.targetHost, spec.targetPort)}`;
+  const maxConns = spec.maxSessions ?? 1024;
   const server = spec.listenNet.createServer((inbound) => {
+    if (stats.active >= maxConns) {
+      stats.evicted++;
+      inbound.destroy();
+      return;
+    }
     stats.accepted++;
     stats.active++;
     conns.add(inbound);

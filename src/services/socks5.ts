@@ -43,6 +43,8 @@ export interface Socks5Options {
   connectTimeout?: number;
   /** Most simultaneous client connections (default 1024). */
   maxClients?: number;
+  /** A client must finish the SOCKS handshake within this many ms (default 30 s). */
+  handshakeTimeout?: number;
   onError?: (err: Error) => void;
 }
 
@@ -107,6 +109,13 @@ export async function startSocks5(opts: Socks5Options): Promise<Socks5Server> {
     });
     let buf: Buffer = Buffer.alloc(0);
     let phase: 'greeting' | 'auth' | 'request' | 'busy' = 'greeting';
+    const handshakeTimer = setTimeout(() => {
+      if (phase !== 'busy') {
+        stats.protocolErrors++;
+        client.destroy();
+      }
+    }, opts.handshakeTimeout ?? 30_000);
+    client.once('close', () => clearTimeout(handshakeTimer));
 
     const fail = (rep: number | null): void => {
       stats.protocolErrors++;
@@ -152,6 +161,7 @@ export async function startSocks5(opts: Socks5Options): Promise<Socks5Server> {
             const rest = buf.subarray(r.length);
             buf = Buffer.alloc(0);
             phase = 'busy';
+            clearTimeout(handshakeTimer);
             client.off('data', onData);
             client.pause();
             if (r.value.command === CMD_CONNECT) void doConnect(client, r.value.destination, rest);

@@ -14,6 +14,8 @@ export interface StatusPage {
 }
 
 const MAX_HEAD = 8192;
+/** Simultaneous connections served; more are closed at once. */
+const MAX_CLIENTS = 64;
 
 function escapeHtml(s: string): string {
   return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
@@ -76,6 +78,10 @@ export async function startStatusPage(net: NetLike, host: string, port: number, 
   const live = new Set<Duplex>();
   const page = { requests: 0 };
   const serve = (sock: Duplex): void => {
+    if (live.size >= MAX_CLIENTS) {
+      sock.destroy();
+      return;
+    }
     live.add(sock);
     sock.on('error', () => {});
     sock.once('close', () => {
@@ -86,7 +92,6 @@ export async function startStatusPage(net: NetLike, host: string, port: number, 
     let head = '';
     sock.setEncoding('latin1');
     sock.on('data', (chunk: string) => {
-      if (head === null) return;
       head += chunk;
       const end = head.indexOf('\r\n\r\n');
       if (end < 0) {

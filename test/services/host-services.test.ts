@@ -195,3 +195,34 @@ describe('SOCKS5 server', () => {
     expect(socks.stats.udpIn).toBe(1);
   });
 });
+
+describe('limits', () => {
+  it('SOCKS5 drops a client that never finishes the handshake', async () => {
+    const socks = await startSocks5({ host: '127.0.0.1', port: 0, tunnel: hostNet, handshakeTimeout: 100 });
+    closers.push(() => socks.close());
+    const c = net.connect(socks.listening.port, '127.0.0.1');
+    c.on('error', () => {});
+    await once(c, 'connect');
+    c.write(Uint8Array.of(5));
+    const t0 = Date.now();
+    await once(c, 'close');
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(80);
+    expect(socks.stats.protocolErrors).toBe(1);
+  });
+
+  it('TCP forward refuses connections beyond its limit', async () => {
+    const target = await echoServer();
+    const fwd = await startTcpForward({ listenNet: hostNet, listenHost: '127.0.0.1', listenPort: 0, dialNet: hostNet, targetHost: '127.0.0.1', targetPort: target, maxSessions: 1 });
+    closers.push(() => fwd.close());
+    const a = net.connect(fwd.listening.port, '127.0.0.1');
+    await once(a, 'connect');
+    a.write('a');
+    await once(a, 'data');
+    const b = net.connect(fwd.listening.port, '127.0.0.1');
+    b.on('error', () => {});
+    await once(b, 'close');
+    expect(fwd.stats.evicted).toBe(1);
+    expect(fwd.stats.accepted).toBe(1);
+    a.destroy();
+  });
+});
