@@ -115,6 +115,37 @@ describe('embed API over loopback', () => {
     server.close();
   }, 20_000);
 
+  it('http keep-alive agent reuses one tunnel connection', async () => {
+    const { a, b } = pair;
+    const server = a.createServer();
+    let conns = 0;
+    const httpd = http.createServer((req, res) => res.end(`n=${req.url}`));
+    server.on('connection', (c) => {
+      conns++;
+      httpd.emit('connection', c);
+    });
+    await new Promise<void>((r) => server.listen(8088, r));
+    const agent = b.httpAgent({ keepAlive: true, maxSockets: 1 });
+    const get = (path: string) =>
+      new Promise<string>((resolve, reject) => {
+        http
+          .get({ host: '10.7.0.1', port: 8088, path, agent }, (res) => {
+            let s = '';
+            res.setEncoding('utf8');
+            res.on('data', (d: string) => (s += d));
+            res.on('end', () => resolve(s));
+          })
+          .on('error', reject);
+      });
+    expect(await get('/1')).toBe('n=/1');
+    expect(await get('/2')).toBe('n=/2');
+    expect(await get('/3')).toBe('n=/3');
+    expect(conns).toBe(1);
+    agent.destroy();
+    httpd.close();
+    server.close();
+  }, 20_000);
+
   it('peers() and stats()', () => {
     const { a, b } = pair;
     const [p] = b.peers();
