@@ -55,6 +55,8 @@ export interface WireGuardOptions {
   privateKey: string | Uint8Array;
   /** UDP port (0 or absent: any free port). */
   listenPort?: number;
+  /** SO_MARK for the UDP socket (needs the native bind and CAP_NET_ADMIN). */
+  fwmark?: number;
   /** Interface addresses, e.g. "10.0.0.1/24". */
   addresses: string[];
   peers?: PeerOptions[];
@@ -191,7 +193,8 @@ export class WireGuard extends EventEmitter {
         () => wg.leave(),
       );
       // The socket first: adding a peer with PersistentKeepalive sends at once.
-      device.listenPort = await bind.open(opts.listenPort ?? 0);
+      device.listenPort = await bind.open(opts.listenPort ?? 0, opts.fwmark ?? 0);
+      device.fwmark = opts.fwmark ?? 0;
       for (const p of opts.peers ?? []) await wg.addPeer(p);
       if (opts.uapi) await wg.serveUapi(typeof opts.uapi === 'string' ? opts.uapi : defaultUapiPath(wg.name));
       wg.leave();
@@ -214,6 +217,7 @@ export class WireGuard extends EventEmitter {
     const wg = await WireGuard.create({
       privateKey: iface.privateKey,
       listenPort: iface.listenPort,
+      fwmark: iface.fwMark,
       addresses: iface.addresses.map((a) => formatPrefix(a)),
       mtu: iface.mtu,
       dns: iface.dns,
