@@ -24,7 +24,11 @@ export function createTcpOps(endpoint: NetstackEndpoint, opts: TcpStackOptions =
   const protocol = new TcpProtocol(opts);
   endpoint.stack.registerTransportProtocol(IPPROTO_TCP, protocol);
   const listenOn = (port: number, address: Uint8Array | null, onAccept: (ep: TcpEndpoint) => void): TcpListenHandle => {
-    const l = protocol.listen(port, { address });
+    // A listener on a specific address the interface does not own (a virtual
+    // service address in promiscuous mode) takes SYNs to that temporary address.
+    const fam = address ? (address.length === 4 ? 4 : 6) : 4;
+    const acceptTemporary = address !== null && !endpoint.stack.isLocalAddress(fam, address);
+    const l = protocol.listen(port, { address, acceptTemporary });
     l.onConnection = onAccept;
     return { port: l.port, close: () => l.close() };
   };

@@ -60,6 +60,23 @@ describe('TCP/UDP honesty for promiscuous addresses', () => {
     expect(echoed).toBe('hi');
   });
 
+  it('a listener on a specific non-own address (virtual service) accepts there, nowhere else', () => {
+    const { net, sTcp, cTcp } = world();
+    let accepted = 0;
+    sTcp.listen(443, parseAddress('10.0.0.50'), () => accepted++);
+    const outcome: Record<string, string> = {};
+    for (const dst of ['10.0.0.50', '10.0.0.51']) {
+      const ep = cTcp.connect(4, parseAddress(dst), 443);
+      outcome[dst] = 'pending';
+      ep.onConnect = () => (outcome[dst] = 'connected');
+      ep.onClose = (err: TcpError | null) => (outcome[dst] = err ? err.code : 'closed');
+    }
+    net.pump();
+    net.advance(2000, 10);
+    expect(outcome).toEqual({ '10.0.0.50': 'connected', '10.0.0.51': 'pending' });
+    expect(accepted).toBe(1);
+  });
+
   it('UDP to a closed own port: port unreachable; to a temporary address: silence', () => {
     const { net, s, c } = world();
     const u = c.ep.stack.udp.createEndpoint(4);
