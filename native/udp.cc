@@ -1,6 +1,8 @@
 #include <sys/socket.h>
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/udp.h>
+#include <cstdlib>
 
 #include "udp.h"
 
@@ -28,6 +30,7 @@ Napi::Function Udp::Init(Napi::Env env) {
     InstanceMethod<&Udp::Start>("start"),
     InstanceMethod<&Udp::SendBatch>("sendBatch"),
     InstanceMethod<&Udp::SetMark>("setMark"),
+    InstanceMethod<&Udp::GsoEnabled>("gsoEnabled"),
     InstanceMethod<&Udp::LocalPort>("localPort"),
     InstanceMethod<&Udp::Close>("close"),
   });
@@ -75,7 +78,8 @@ Udp::Udp(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Udp>(info) {
   sendMsgs_.reset(new struct mmsghdr[sendMax_]);
   sendIov_.reset(new struct iovec[sendMax_]);
   sendAddrs_.reset(new struct sockaddr_in6[sendMax_]);
-  msgIndex_.reset(new uint32_t[sendMax_]);
+  groupFirst_.reset(new uint32_t[sendMax_]);
+  groupBytes_.reset(new size_t[sendMax_]);
   std::memset(sendMsgs_.get(), 0, sizeof(struct mmsghdr) * sendMax_);
 }
 
@@ -141,6 +145,10 @@ Napi::Value Udp::Bind(const Napi::CallbackInfo& info) {
   }
   fd_.Adopt(fd);
   family_ = family;
+  // UDP GSO: the kernel has it when the option can be read (Linux >= 4.18).
+  int seg = 0;
+  socklen_t segLen = sizeof seg;
+  gso_ = std::getenv("WGTS_NO_GSO") == nullptr && ::getsockopt(fd, SOL_UDP, UDP_SEGMENT, &seg, &segLen) == 0;
   return LocalPort(info);
 }
 
@@ -162,6 +170,8 @@ Napi::Value Udp::SetMark(const Napi::CallbackInfo& info) {
   if (::setsockopt(fd_.fd(), SOL_SOCKET, SO_MARK, &mark, sizeof mark) < 0) throw ErrnoError(env, "SO_MARK", errno);
   return env.Undefined();
 }
+
+Napi::Value Udp::GsoEnabled(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), gso_); }
 
 // start(onRecv(count), onError(errno, message))
 Napi::Value Udp::Start(const Napi::CallbackInfo& info) {
@@ -258,21 +268,148 @@ void Udp::RecvBatch() {
   CallJs(env_, onRecv_, ctx_.get(), {Napi::Number::New(env_, n)});
 }
 
+namespace {
+
+bool SameDestination(const int32_t* x, const int32_t* y) {
+  // family, port, address, source family, source address, ifindex
+  if (x[2] != y[2] || x[3] != y[3] || x[8] != y[8]) return false;
+  if (std::memcmp(x + 4, y + 4, 16) != 0) return false;
+  if (x[8] != 0 && (std::memcmp(x + 9, y + 9, 16) != 0 || x[13] != y[13])) return false;
+  return true;
+}
+
+// Appends one cmsg to h (whose control buffer has room); returns its data pointer.
+uint8_t* AddCmsg(struct msghdr& h, size_t cap, int level, int type, size_t len) {
+  if (h.msg_controllen + CMSG_SPACE(len) > cap) return nullptr;
+  struct cmsghdr* c = reinterpret_cast<struct cmsghdr*>(static_cast<uint8_t*>(h.msg_control) + h.msg_controllen);
+  std::memset(c, 0, CMSG_SPACE(len));
+  c->cmsg_level = level;
+  c->cmsg_type = type;
+  c->cmsg_len = CMSG_LEN(len);
+  h.msg_controllen += CMSG_SPACE(len);
+  return CMSG_DATA(c);
+}
+
+constexpr size_t kGsoMaxSegments = 64;
+constexpr size_t kGsoMaxBytes = 65000;  // a UDP datagram's payload, with headers, stays under 64 KiB
+
+}  // namespace
+
+// Fills the control buffer of group g: sticky source (unless dropped) and the GSO segment size.
+void Udp::BuildControl(size_t g, bool withSource) {
+  struct msghdr& h = sendMsgs_[g].msg_hdr;
+  const int32_t* m = sendMeta_ + groupFirst_[g] * kMetaStride;
+  h.msg_control = sendControl_.get() + g * kControlSize;
+  h.msg_controllen = 0;
+  if (withSource && m[8] == 4 && m[2] == 4) {
+    struct in_pktinfo pi;
+    std::memset(&pi, 0, sizeof pi);
+    std::memcpy(&pi.ipi_spec_dst, m + 9, 4);
+    uint8_t* d = AddCmsg(h, kControlSize, IPPROTO_IP, IP_PKTINFO, sizeof pi);
+    if (d) std::memcpy(d, &pi, sizeof pi);
+  } else if (withSource && m[8] == 6 && m[2] == 6 && family_ == AF_INET6) {
+    struct in6_pktinfo pi;
+    std::memset(&pi, 0, sizeof pi);
+    std::memcpy(pi.ipi6_addr.s6_addr, m + 9, 16);
+    pi.ipi6_ifindex = static_cast<unsigned>(m[13]);
+    uint8_t* d = AddCmsg(h, kControlSize, IPPROTO_IPV6, IPV6_PKTINFO, sizeof pi);
+    if (d) std::memcpy(d, &pi, sizeof pi);
+  }
+  if (h.msg_iovlen > 1) {
+    uint16_t seg = static_cast<uint16_t>(sendMeta_[groupFirst_[g] * kMetaStride + 1]);
+    uint8_t* d = AddCmsg(h, kControlSize, SOL_UDP, UDP_SEGMENT, sizeof seg);
+    if (d) std::memcpy(d, &seg, sizeof seg);
+  }
+  if (h.msg_controllen == 0) h.msg_control = nullptr;
+}
+
+// Sends group g one message at a time (after the kernel refused it as one GSO datagram).
+size_t Udp::SendGroupSingly(size_t g) {
+  size_t ok = 0;
+  struct msghdr base = sendMsgs_[g].msg_hdr;
+  const int32_t* first = sendMeta_ + groupFirst_[g] * kMetaStride;
+  bool withSource = first[8] != 0 && first[14] == 0;
+  for (size_t k = 0; k < base.msg_iovlen; k++) {
+    struct msghdr h = base;
+    h.msg_iov = base.msg_iov + k;
+    h.msg_iovlen = 1;
+    uint8_t ctl[kControlSize];
+    for (int attempt = 0; attempt < 2; attempt++) {
+      h.msg_control = nullptr;
+      h.msg_controllen = 0;
+      const int32_t* m = sendMeta_ + (groupFirst_[g] + k) * kMetaStride;
+      if (withSource && m[8] != 0) {
+        h.msg_control = ctl;
+        if (m[8] == 4 && m[2] == 4) {
+          struct in_pktinfo pi;
+          std::memset(&pi, 0, sizeof pi);
+          std::memcpy(&pi.ipi_spec_dst, m + 9, 4);
+          uint8_t* d = AddCmsg(h, sizeof ctl, IPPROTO_IP, IP_PKTINFO, sizeof pi);
+          if (d) std::memcpy(d, &pi, sizeof pi);
+        } else if (m[8] == 6 && m[2] == 6 && family_ == AF_INET6) {
+          struct in6_pktinfo pi;
+          std::memset(&pi, 0, sizeof pi);
+          std::memcpy(pi.ipi6_addr.s6_addr, m + 9, 16);
+          pi.ipi6_ifindex = static_cast<unsigned>(m[13]);
+          uint8_t* d = AddCmsg(h, sizeof ctl, IPPROTO_IPV6, IPV6_PKTINFO, sizeof pi);
+          if (d) std::memcpy(d, &pi, sizeof pi);
+        }
+        if (h.msg_controllen == 0) h.msg_control = nullptr;
+      }
+      ssize_t n;
+      do {
+        n = ::sendmsg(fd_.fd(), &h, MSG_DONTWAIT);
+      } while (n < 0 && errno == EINTR);
+      if (n >= 0) {
+        ok++;
+        break;
+      }
+      if (errno == EAGAIN || errno == EWOULDBLOCK || h.msg_control == nullptr) break;
+      // The sticky source is gone: retry without it and tell JS.
+      withSource = false;
+      for (size_t j = 0; j < base.msg_iovlen; j++) sendMeta_[(groupFirst_[g] + j) * kMetaStride + 14] = 1;
+    }
+  }
+  return ok;
+}
+
 // sendBatch(count) -> number of messages handed to the kernel (the rest are dropped;
 // UDP gives no delivery promise and a full socket buffer must not block the loop).
+// Consecutive messages to the same destination with the same length (the last may be
+// shorter) go out as one UDP GSO datagram when the kernel supports it.
 Napi::Value Udp::SendBatch(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   CheckOpen(env);
   size_t count = info[0].ToNumber().Uint32Value();
   if (count > sendMax_) throw Napi::RangeError::New(env, "count exceeds sendMeta");
-  size_t built = 0;
+  size_t groups = 0;
   for (size_t i = 0; i < count; i++) {
-    const int32_t* m = sendMeta_ + i * kMetaStride;
+    int32_t* m = sendMeta_ + i * kMetaStride;
+    m[14] = 0;
     size_t off = static_cast<uint32_t>(m[0]), len = static_cast<uint32_t>(m[1]);
     if (off > sendCap_ || len > sendCap_ - off) throw Napi::RangeError::New(env, "message outside sendBuffer");
-    const uint8_t* addr = reinterpret_cast<const uint8_t*>(m + 4);
-    struct sockaddr_in6& dst = sendAddrs_[built];
+    if (family_ != AF_INET6 && m[2] != 4) continue;  // no IPv6 on this host: dropped
+    sendIov_[i].iov_base = sendBuf_ + off;
+    sendIov_[i].iov_len = len;
+    if (groups > 0 && gso_) {
+      size_t g = groups - 1;
+      struct msghdr& h = sendMsgs_[g].msg_hdr;
+      const int32_t* first = sendMeta_ + groupFirst_[g] * kMetaStride;
+      size_t seg = static_cast<uint32_t>(first[1]);
+      size_t lastLen = sendIov_[groupFirst_[g] + h.msg_iovlen - 1].iov_len;
+      if (groupFirst_[g] + h.msg_iovlen == i && SameDestination(first, m) && len <= seg && lastLen == seg &&
+          h.msg_iovlen < kGsoMaxSegments && groupBytes_[g] + len <= kGsoMaxBytes && len > 0) {
+        h.msg_iovlen++;
+        groupBytes_[g] += len;
+        continue;
+      }
+    }
+    size_t g = groups++;
+    groupFirst_[g] = static_cast<uint32_t>(i);
+    groupBytes_[g] = len;
+    struct sockaddr_in6& dst = sendAddrs_[g];
     std::memset(&dst, 0, sizeof dst);
+    const uint8_t* addr = reinterpret_cast<const uint8_t*>(m + 4);
     socklen_t alen;
     if (family_ == AF_INET6) {
       dst.sin6_family = AF_INET6;
@@ -286,79 +423,48 @@ Napi::Value Udp::SendBatch(const Napi::CallbackInfo& info) {
       }
       alen = sizeof(struct sockaddr_in6);
     } else {
-      if (m[2] != 4) continue;  // no IPv6 on this host: drop
       auto* a4 = reinterpret_cast<struct sockaddr_in*>(&dst);
       a4->sin_family = AF_INET;
       a4->sin_port = htons(static_cast<uint16_t>(m[3]));
       std::memcpy(&a4->sin_addr, addr, 4);
       alen = sizeof(struct sockaddr_in);
     }
-    sendIov_[built].iov_base = sendBuf_ + off;
-    sendIov_[built].iov_len = len;
-    struct msghdr& h = sendMsgs_[built].msg_hdr;
+    struct msghdr& h = sendMsgs_[g].msg_hdr;
     h.msg_name = &dst;
     h.msg_namelen = alen;
-    h.msg_iov = &sendIov_[built];
+    h.msg_iov = &sendIov_[i];
     h.msg_iovlen = 1;
-    h.msg_control = nullptr;
-    h.msg_controllen = 0;
     h.msg_flags = 0;
-    int32_t* mm = sendMeta_ + i * kMetaStride;
-    mm[14] = 0;
-    if (m[8] == 4 || m[8] == 6) {
-      // Reply from the local address the peer last reached (sticky source).
-      uint8_t* ctl = sendControl_.get() + built * kControlSize;
-      std::memset(ctl, 0, kControlSize);
-      h.msg_control = ctl;
-      struct cmsghdr* c = reinterpret_cast<struct cmsghdr*>(ctl);
-      const uint8_t* src = reinterpret_cast<const uint8_t*>(m + 9);
-      if (m[8] == 4 && m[2] == 4) {
-        c->cmsg_level = IPPROTO_IP;
-        c->cmsg_type = IP_PKTINFO;
-        c->cmsg_len = CMSG_LEN(sizeof(struct in_pktinfo));
-        struct in_pktinfo pi;
-        std::memset(&pi, 0, sizeof pi);
-        std::memcpy(&pi.ipi_spec_dst, src, 4);
-        std::memcpy(CMSG_DATA(c), &pi, sizeof pi);
-        h.msg_controllen = CMSG_SPACE(sizeof(struct in_pktinfo));
-      } else if (m[8] == 6 && m[2] == 6 && family_ == AF_INET6) {
-        c->cmsg_level = IPPROTO_IPV6;
-        c->cmsg_type = IPV6_PKTINFO;
-        c->cmsg_len = CMSG_LEN(sizeof(struct in6_pktinfo));
-        struct in6_pktinfo pi;
-        std::memset(&pi, 0, sizeof pi);
-        std::memcpy(pi.ipi6_addr.s6_addr, src, 16);
-        pi.ipi6_ifindex = static_cast<unsigned>(m[13]);
-        std::memcpy(CMSG_DATA(c), &pi, sizeof pi);
-        h.msg_controllen = CMSG_SPACE(sizeof(struct in6_pktinfo));
-      } else {
-        h.msg_control = nullptr;
-      }
-    }
-    msgIndex_[built] = static_cast<uint32_t>(i);
-    built++;
   }
-  size_t sent = 0, failed = 0;
-  while (sent < built) {
-    int n = ::sendmmsg(fd_.fd(), sendMsgs_.get() + sent, static_cast<unsigned>(built - sent), MSG_DONTWAIT);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      if (errno == EAGAIN || errno == EWOULDBLOCK) break;
-      struct msghdr& h = sendMsgs_[sent].msg_hdr;
-      if (h.msg_control != nullptr) {
-        // The sticky source is gone (address removed): send without it and tell JS to forget it.
-        h.msg_control = nullptr;
-        h.msg_controllen = 0;
-        sendMeta_[msgIndex_[sent] * kMetaStride + 14] = 1;
-        continue;
-      }
-      sent++;  // this one failed (unreachable, bad address): skip it, send the rest
-      failed++;
+  for (size_t g = 0; g < groups; g++) BuildControl(g, true);
+
+  size_t sentMsgs = 0;
+  size_t g = 0;
+  while (g < groups) {
+    int n = ::sendmmsg(fd_.fd(), sendMsgs_.get() + g, static_cast<unsigned>(groups - g), MSG_DONTWAIT);
+    if (n > 0) {
+      for (int k = 0; k < n; k++) sentMsgs += sendMsgs_[g + k].msg_hdr.msg_iovlen;
+      g += static_cast<size_t>(n);
       continue;
     }
-    sent += static_cast<size_t>(n);
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+    struct msghdr& h = sendMsgs_[g].msg_hdr;
+    int32_t* first = sendMeta_ + groupFirst_[g] * kMetaStride;
+    if (first[8] != 0 && first[14] == 0) {
+      // The sticky source is gone (address removed): send without it and tell JS to forget it.
+      for (size_t k = 0; k < h.msg_iovlen; k++) sendMeta_[(groupFirst_[g] + k) * kMetaStride + 14] = 1;
+      BuildControl(g, false);
+      continue;
+    }
+    if (h.msg_iovlen > 1) {
+      // The kernel would not take it as one GSO datagram (no offload on this path): stop using GSO.
+      if (errno == EIO || errno == EINVAL || errno == EOPNOTSUPP) gso_ = false;
+      sentMsgs += SendGroupSingly(g);
+    }
+    g++;  // failed (unreachable, bad address): skip it, send the rest
   }
-  return Napi::Number::New(env, static_cast<double>(sent - failed));
+  return Napi::Number::New(env, static_cast<double>(sentMsgs));
 }
 
 Napi::Value Udp::Close(const Napi::CallbackInfo& info) {

@@ -21,11 +21,14 @@ class Udp : public Napi::ObjectWrap<Udp> {
   static void OnPoll(void* owner, int status, int events);
   void RecvBatch();
   void CheckOpen(Napi::Env env);
+  void BuildControl(size_t group, bool withSource);
+  size_t SendGroupSingly(size_t group);
 
   Napi::Value Bind(const Napi::CallbackInfo& info);
   Napi::Value Start(const Napi::CallbackInfo& info);
   Napi::Value SendBatch(const Napi::CallbackInfo& info);
   Napi::Value SetMark(const Napi::CallbackInfo& info);
+  Napi::Value GsoEnabled(const Napi::CallbackInfo& info);
   Napi::Value LocalPort(const Napi::CallbackInfo& info);
   Napi::Value Close(const Napi::CallbackInfo& info);
 
@@ -47,7 +50,9 @@ class Udp : public Napi::ObjectWrap<Udp> {
   std::unique_ptr<struct sockaddr_in6[]> sendAddrs_;
   std::unique_ptr<uint8_t[]> recvControl_;
   std::unique_ptr<uint8_t[]> sendControl_;
-  std::unique_ptr<uint32_t[]> msgIndex_;  // built message → sendMeta row
+  std::unique_ptr<uint32_t[]> groupFirst_;  // send group → its first sendMeta row
+  std::unique_ptr<size_t[]> groupBytes_;
+  bool gso_ = false;
   Napi::ObjectReference refs_[4];
   Napi::FunctionReference onRecv_;
   Napi::FunctionReference onError_;

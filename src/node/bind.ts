@@ -203,6 +203,11 @@ export class NativeBind implements UdpBind {
     return nativeOrWarn(() => undefined)?.Udp !== undefined;
   }
 
+  /** True while equal-size sends to one destination leave as UDP GSO datagrams. */
+  get gso(): boolean {
+    return this.sock?.gsoEnabled() ?? false;
+  }
+
   get port(): number {
     return this.boundPort;
   }

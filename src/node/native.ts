@@ -36,6 +36,8 @@ export interface NativeUdp {
   /** Sends sendMeta[16i..] = offset, length, family, port, address, source family, source address, ifindex; for i < count. Returns how many the kernel took. */
   sendBatch(count: number): number;
   setMark(mark: number): void;
+  /** Whether sends are grouped into UDP GSO datagrams (kernel support, not disabled by WGTS_NO_GSO). */
+  gsoEnabled(): boolean;
   localPort(): number;
   close(): void;
 }
