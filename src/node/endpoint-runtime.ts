@@ -144,6 +144,8 @@ export class WireGuard extends EventEmitter {
   private closed = false;
   private closing: Promise<void> | null = null;
   private dnsId = 1;
+  private seenCallbackErrors = 0;
+  private warnedCallbackErrors = 0;
   /** The NetContext the sockets use. */
   private readonly ctx: NetContext;
   private readonly tcpOps: TcpOpsWithStack;
@@ -283,10 +285,26 @@ export class WireGuard extends EventEmitter {
     return now;
   }
 
+  /**
+   * Exceptions thrown by application callbacks (a socket 'data' handler runs
+   * inside the packet path) are caught by the stack so one bad callback cannot
+   * break it. They must not vanish: 'error' on this object when someone
+   * listens, else a process warning (the first few).
+   */
+  private surfaceCallbackErrors(): void {
+    const st = this.endpoint.stack;
+    if (st.callbackErrors === this.seenCallbackErrors) return;
+    this.seenCallbackErrors = st.callbackErrors;
+    const e = st.lastCallbackError instanceof Error ? st.lastCallbackError : new Error(String(st.lastCallbackError));
+    if (this.listenerCount('error') > 0) this.emit('error', e);
+    else if (this.warnedCallbackErrors++ < 5) process.emitWarning(`wgts: an application callback threw inside the network stack: ${e.stack ?? e.message}`);
+  }
+
   /** After any activity: flush datagrams, re-arm the timer (coalesced). */
   private leave(): void {
     if (this.closed) return;
     this.bind.flush();
+    this.surfaceCallbackErrors();
     if (this.scheduled) return;
     this.scheduled = true;
     queueMicrotask(() => {
@@ -313,6 +331,7 @@ export class WireGuard extends EventEmitter {
     if (this.closed) return;
     this.endpoint.tick(clockNow());
     this.bind.flush();
+    this.surfaceCallbackErrors();
     this.arm();
   }
 

@@ -76,6 +76,26 @@ describe('events and IPv6', () => {
     }
   }, 10_000);
 
+  it("an exception in a socket 'data' handler surfaces as 'error' on the endpoint", async () => {
+    const p = await makePair();
+    try {
+      const srv = p.a.createServer((c) => {
+        c.on('data', () => {
+          throw new Error('boom in handler');
+        });
+      });
+      await new Promise<void>((r) => srv.listen(4444, r));
+      const err = once(p.a, 'error');
+      const s = await p.b.connect({ host: '10.7.0.1', port: 4444 });
+      s.write('x');
+      const [e] = (await err) as [Error];
+      expect(e.message).toBe('boom in handler');
+      s.destroy();
+    } finally {
+      await p.close();
+    }
+  }, 10_000);
+
   it('TCP and UDP over IPv6, socket idle timeout', async () => {
     const p = await makePair();
     try {
