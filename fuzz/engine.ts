@@ -27,6 +27,8 @@ export interface FuzzOptions {
   seed?: number;
   /** Coverage guidance (default on). Off: pure mutation of seeds. */
   coverage?: boolean;
+  /** Which script URLs count for coverage (default: the project's src/, crypto excluded). */
+  coverageInclude?: (url: string) => boolean;
   /** Read extra seeds from, and save new coverage to, corpusDir/<target>/. */
   corpusDir?: string;
   /** Write findings to findingsDir/<target>-<sha1>.{bin,txt}. */
@@ -34,6 +36,8 @@ export interface FuzzOptions {
   /** An input slower than this (ms) is a finding (default 2000). */
   slowMs?: number;
   maxInputLength?: number;
+  /** Stop at the first finding (tests). */
+  stopOnFinding?: boolean;
   /** Called before each execution (the worker mirrors the input for the hang watchdog). */
   beforeExec?: (input: Uint8Array) => void;
   now?: () => number;
@@ -76,7 +80,7 @@ export function fuzzTarget(target: FuzzTarget, opts: FuzzOptions = {}): FuzzResu
   const maxLen = opts.maxInputLength ?? (target.text ? 8192 : 4096);
   const enc = new TextEncoder();
   const mutator = new Mutator(opts.seed ?? 1, target.dictionary.map((d) => enc.encode(d)), maxLen);
-  const cov = opts.coverage === false ? null : new CoverageTracker();
+  const cov = opts.coverage === false ? null : new CoverageTracker(opts.coverageInclude);
   const findings: FuzzFinding[] = [];
   const signatures = new Set<string>();
   const corpus: Uint8Array[] = [];
@@ -137,7 +141,7 @@ export function fuzzTarget(target: FuzzTarget, opts: FuzzOptions = {}): FuzzResu
       corpus.push(s);
     }
     if (corpus.length === 0) corpus.push(new Uint8Array(0));
-    while (execs < maxExecs && now() - start < timeMs) {
+    while (execs < maxExecs && now() - start < timeMs && !(opts.stopOnFinding && findings.length > 0)) {
       // Favour recent (newly interesting) entries a little.
       const i = mutator.int(4) === 0 ? corpus.length - 1 - mutator.int(Math.min(corpus.length, 16)) : mutator.int(corpus.length);
       const input = mutator.mutate(corpus[i]!, corpus[mutator.int(corpus.length)]);

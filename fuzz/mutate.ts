@@ -43,7 +43,9 @@ export class Mutator {
   /** 1..8 stacked mutations of `base` (never modified), optionally splicing with `other`. */
   mutate(base: Uint8Array, other?: Uint8Array): Uint8Array {
     let b: Uint8Array = Uint8Array.from(base);
-    const rounds = 1 << this.int(4);
+    // Mostly one or two edits (keeps what made the base interesting), sometimes a burst.
+    const r = this.int(8);
+    const rounds = r < 4 ? 1 : r < 6 ? 2 : r < 7 ? 4 : 8;
     for (let i = 0; i < rounds; i++) b = this.once(b, other);
     return b.length > this.maxLength ? b.subarray(0, this.maxLength) : b;
   }
