@@ -38,6 +38,7 @@ export interface BulkResult {
   retransmits: number;
   timeouts: number;
   recoveries: number;
+  spurious: number;
   finished: boolean;
   errors: string[];
 }
@@ -113,6 +114,7 @@ export function bulkBothWays(pair: Pair, total: number, maxFakeMs = 3_600_000): 
     retransmits: a.ep.stats.retransmits + (bs ? bs.ep.stats.retransmits : 0),
     timeouts: a.ep.stats.timeouts + (bs ? bs.ep.stats.timeouts : 0),
     recoveries: a.ep.stats.fastRecoveries + (bs ? bs.ep.stats.fastRecoveries : 0),
+    spurious: a.ep.stats.spuriousRecoveries + (bs ? bs.ep.stats.spuriousRecoveries : 0),
     finished,
     errors: [a.error, bs?.error].filter((e) => e).map((e) => String(e)),
   };

@@ -612,6 +612,28 @@ describe('data path details', () => {
     expect(ep.sequence.sndUna).toBe(s(4));
   });
 
+  it('Eifel (RFC 3522): an ACK echoing the original transmission undoes a spurious window reduction', () => {
+    const raw = new Raw({ config: { sack: true, timestamps: true, receiveBufferSize: 1 << 20, sendBufferSize: 1 << 20 } });
+    const { ep } = establishPassive(raw, 5000, { sackPermitted: true, mss: 1460, ts: [100, 0] });
+    ep.setNoDelay(true);
+    raw.advance(10);
+    ep.write(new Uint8Array(10 * 1448));
+    const sent = raw.take();
+    const originalTs = sent[0]!.h.tsVal;
+    const cwndBefore = ep.info().cwnd;
+    raw.advance(5);
+    const s = (k: number) => 1001 + k * 1448;
+    raw.send({ seq: 5001, ack: s(0), flags: TCP_ACK, sack: [s(1), s(4)], ts: [101, originalTs] });
+    const rx = raw.take();
+    expect(rx[0]!.h.seq).toBe(s(0));
+    expect(rx[0]!.h.tsVal).toBeGreaterThan(originalTs);
+    expect(ep.info().cwnd).toBeLessThan(cwndBefore);
+    // The original segment 0 was only late: the cumulative ACK echoes its timestamp.
+    raw.send({ seq: 5001, ack: s(4), flags: TCP_ACK, ts: [102, originalTs] });
+    expect(ep.stats.spuriousRecoveries).toBe(1);
+    expect(ep.info().cwnd).toBeGreaterThanOrEqual(cwndBefore);
+  });
+
   it('NewReno without SACK: three duplicate ACKs trigger fast retransmit, partial ACKs retransmit the next hole', () => {
     const raw = new Raw({ config: { receiveBufferSize: 1 << 20, sendBufferSize: 1 << 20, congestion: 'newreno' } });
     const { ep } = establishPassive(raw, 5000, { mss: 1460 });

@@ -14,7 +14,7 @@ describe('bulk transfer between two stacks, both directions, sha256 at both ends
       const r = bulkBothWays(p, SIZE);
       console.log(
         `loss ${loss * 100}%: ${((2 * SIZE) / MB / (r.wallMs / 1000)).toFixed(1)} MB/s wall (both directions), ` +
-          `fake ${(r.fakeMs / 1000).toFixed(1)} s, wall ${(r.wallMs / 1000).toFixed(2)} s, retransmits ${r.retransmits}, timeouts ${r.timeouts}, recoveries ${r.recoveries}, link a→b ${JSON.stringify(p.ab.stats)}`,
+          `fake ${(r.fakeMs / 1000).toFixed(1)} s, wall ${(r.wallMs / 1000).toFixed(2)} s, retransmits ${r.retransmits}, timeouts ${r.timeouts}, recoveries ${r.recoveries} (${r.spurious} undone as spurious), link a→b ${JSON.stringify(p.ab.stats)}`,
       );
       expect(r.finished).toBe(true);
       expect(r.aReceived).toBe(SIZE);

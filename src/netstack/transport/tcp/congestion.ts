@@ -20,6 +20,8 @@ export interface CongestionControl {
   onTimeout(now: number, flight: number): void;
   /** The sender was idle for a while (RFC 9438 §5.8: do not let the epoch run on). */
   onIdle(): void;
+  /** The last reduction was spurious (RFC 3522 Eifel detection): restore the state before it. */
+  undo(): void;
 }
 
 /** Initial window per RFC 6928: min(10*MSS, max(2*MSS, 14600)). */
@@ -50,7 +52,10 @@ export class NewReno implements CongestionControl {
     }
   }
 
+  private saved: [number, number] = [0, 0];
+
   onCongestion(_now: number, flight: number): void {
+    this.saved = [this.cwnd, this.ssthresh];
     this.ssthresh = Math.max(flight >>> 1, 2 * this.mss);
     this.cwnd = this.ssthresh;
     this.bytesAcked = 0;
@@ -63,6 +68,11 @@ export class NewReno implements CongestionControl {
   }
 
   onIdle(): void {}
+
+  undo(): void {
+    this.cwnd = Math.max(this.cwnd, this.saved[0]);
+    this.ssthresh = this.saved[1];
+  }
 }
 
 export const CUBIC_C = 0.4;
@@ -130,7 +140,10 @@ export class Cubic implements CongestionControl {
     if (next > cwndSeg) this.cwnd = Math.floor(next * mss);
   }
 
+  private saved: number[] = [];
+
   private reduce(): void {
+    this.saved = [this.cwnd, this.ssthresh, this.wMax, this.cwndPrior, this.k, this.epochStart, this.cwndEpoch, this.wEst];
     const cwndSeg = this.cwnd / this.mss;
     this.cwndPrior = cwndSeg;
     if (this.fastConvergence && cwndSeg < this.wMax) this.wMax = (cwndSeg * (1 + CUBIC_BETA)) / 2;
@@ -151,6 +164,20 @@ export class Cubic implements CongestionControl {
 
   onIdle(): void {
     this.epochStart = -1;
+  }
+
+  undo(): void {
+    const s = this.saved;
+    if (s.length === 0) return;
+    this.cwnd = Math.max(this.cwnd, s[0]!);
+    this.ssthresh = s[1]!;
+    this.wMax = s[2]!;
+    this.cwndPrior = s[3]!;
+    this.k = s[4]!;
+    this.epochStart = s[5]!;
+    this.cwndEpoch = s[6]!;
+    this.wEst = s[7]!;
+    this.saved = [];
   }
 }
 

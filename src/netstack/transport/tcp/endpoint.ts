@@ -131,6 +131,7 @@ export interface TcpEndpointStats {
   pawsDropped: number;
   challengeAcks: number;
   windowProbes: number;
+  spuriousRecoveries: number;
 }
 
 export interface TcpEndpointInfo {
@@ -195,6 +196,7 @@ export class TcpEndpoint implements TcpEndpointId {
     pawsDropped: 0,
     challengeAcks: 0,
     windowProbes: 0,
+    spuriousRecoveries: 0,
   };
 
   state: TcpStateValue = S.CLOSED;
@@ -239,6 +241,15 @@ export class TcpEndpoint implements TcpEndpointId {
   private highRxt = 0;
   private forceRetransmit = false;
   private readonly holeEnd = new Uint32Array(1);
+  /** Eifel (RFC 3522): TSval of our first retransmission in this recovery; -1 when not armed. */
+  private undoTsVal = -1;
+  private undoSeq = 0;
+  /**
+   * DupThresh (RFC 6675). Kept at 3: raising it on detected reordering
+   * without RACK-style time-based loss detection turned small-window losses
+   * into timeouts in the lossy transfer tests.
+   */
+  private readonly reordering = 3;
 
   // ---- RTT / RTO
   private srtt = 0;
@@ -817,6 +828,17 @@ export class TcpEndpoint implements TcpEndpointId {
         this.backoff = 0;
         this.updateRto();
       }
+      if (this.undoTsVal >= 0 && seqGT(ack, this.undoSeq)) {
+        // The first ACK covering the first retransmission: if it echoes a
+        // timestamp older than that retransmission, the original arrived and
+        // the "loss" was reordering — undo the window reduction.
+        if (h.hasTimestamp && seqLT(h.tsEcr, this.undoTsVal)) {
+          // Recovery goes on (other holes may be real losses), at the old window.
+          this.stats.spuriousRecoveries++;
+          cc.undo();
+        }
+        this.undoTsVal = -1;
+      }
       if (this.inRecovery) {
         if (seqGE(ack, this.recoverSeq)) {
           this.inRecovery = false;
@@ -875,8 +897,9 @@ export class TcpEndpoint implements TcpEndpointId {
     }
 
     if (!this.inRecovery && seqGT(this.sndMax, this.sndUna) && (!this.recoverValid || seqGT(this.sndUna, this.recover))) {
-      const lost = this.sackOk && seqGT(this.scoreboard.lostBoundary(this.sndUna, this.sendMss), this.sndUna);
-      if (this.dupAcks >= 3 || lost) this.enterRecovery(now);
+      const lost =
+        this.sackOk && seqGT(this.scoreboard.lostBoundary(this.sndUna, this.sendMss, this.reordering), this.sndUna);
+      if (this.dupAcks >= this.reordering || lost) this.enterRecovery(now);
     }
   }
 
@@ -1062,6 +1085,10 @@ export class TcpEndpoint implements TcpEndpointId {
           fin = this.finQueued && seqGT(this.sndMax, this.finSeq);
           if (len === 0 && !fin) break;
         }
+        if (this.forceRetransmit && this.tsOk && hole === this.sndUna) {
+          this.undoTsVal = (now + this.tsOffset) >>> 0;
+          this.undoSeq = hole;
+        }
         this.emitData(hole, len, fin, now);
         this.stats.retransmits++;
         this.highRxt = seqAdd(hole, len + (fin ? 1 : 0));
@@ -1131,7 +1158,7 @@ export class TcpEndpoint implements TcpEndpointId {
 
   /** RFC 6675 IsLost boundary, or the NewReno equivalent (the first unacked segment). */
   private lostBoundary(): number {
-    if (this.sackOk) return this.scoreboard.lostBoundary(this.sndUna, this.sendMss);
+    if (this.sackOk) return this.scoreboard.lostBoundary(this.sndUna, this.sendMss, this.reordering);
     if (!this.inRecovery) return this.sndUna;
     return seqAdd(this.sndUna, Math.min(this.sendMss, seqDiff(this.sndMax, this.sndUna)));
   }
@@ -1331,6 +1358,7 @@ export class TcpEndpoint implements TcpEndpointId {
     }
     const cc = this.cc!;
     cc.onTimeout(now, seqDiff(this.sndMax, this.sndUna));
+    this.undoTsVal = -1;
     this.recover = this.sndMax;
     this.recoverValid = true;
     this.inRecovery = false;
