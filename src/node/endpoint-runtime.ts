@@ -431,14 +431,19 @@ export class WireGuard extends EventEmitter {
 
   // ------------------------------------------------------------------ sockets
 
-  /** Resolves once connected (ECONNREFUSED / ETIMEDOUT otherwise). */
-  connect(opts: TunnelConnectOptions): Promise<TunnelSocket> {
-    return tunnelConnect(this.ctx, opts);
+  /** Resolves once connected (ECONNREFUSED / ETIMEDOUT otherwise). `connect(port, host)` works too. */
+  connect(opts: TunnelConnectOptions): Promise<TunnelSocket>;
+  connect(port: number, host: string): Promise<TunnelSocket>;
+  connect(opts: TunnelConnectOptions | number, host?: string): Promise<TunnelSocket> {
+    return tunnelConnect(this.ctx, typeof opts === 'number' ? { port: opts, host: host ?? 'localhost' } : opts);
   }
 
   /** Like net.createConnection: the socket at once, 'connect' later. */
-  createConnection(opts: TunnelConnectOptions, onConnect?: () => void): TunnelSocket {
-    return tunnelCreateConnection(this.ctx, opts, onConnect);
+  createConnection(opts: TunnelConnectOptions, onConnect?: () => void): TunnelSocket;
+  createConnection(port: number, host: string, onConnect?: () => void): TunnelSocket;
+  createConnection(opts: TunnelConnectOptions | number, host?: string | (() => void), onConnect?: () => void): TunnelSocket {
+    if (typeof opts === 'number') return tunnelCreateConnection(this.ctx, { port: opts, host: typeof host === 'string' ? host : 'localhost' }, onConnect);
+    return tunnelCreateConnection(this.ctx, opts, typeof host === 'function' ? host : onConnect);
   }
 
   createServer(onConnection?: (sock: TunnelSocket) => void): TunnelServer {

@@ -89,6 +89,10 @@ describe('embed API over loopback', () => {
   it('TCP: ECONNREFUSED for a closed port on the peer, ETIMEDOUT for an unreachable address', async () => {
     const { b } = pair;
     await expect(b.connect({ host: '10.7.0.1', port: 7999 })).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+    const early = b.createConnection(7998, '10.7.0.1');
+    const [err] = (await once(early, 'error')) as [NodeJS.ErrnoException];
+    expect(err.code).toBe('ECONNREFUSED');
+    await expect(b.connect(7997, 'no.such.name')).rejects.toMatchObject({ code: 'ENOTFOUND' });
     await expect(b.connect({ host: '10.7.0.77', port: 80, timeout: 400 })).rejects.toMatchObject({ code: 'ETIMEDOUT' });
   });
 
