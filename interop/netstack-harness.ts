@@ -33,6 +33,13 @@ export interface TransferResult {
   sha: string;
   /** Milliseconds from the first byte to the end (receiver) or connect to close (sender). */
   ms: number;
+  /** Loss-recovery counters of our endpoint (stack side only). */
+  tcp?: { retransmits: number; timeouts: number; fastRecoveries: number; outOfOrder: number };
+}
+
+function recovery(ep: TcpEndpoint): TransferResult['tcp'] {
+  const s = ep.stats;
+  return { retransmits: s.retransmits, timeouts: s.timeouts, fastRecoveries: s.fastRecoveries, outOfOrder: s.outOfOrder };
 }
 
 /** Rejects after ms with a message naming what timed out. */
@@ -327,9 +334,11 @@ export function stackSink(ep: TcpEndpoint): Promise<TransferResult> {
     };
     ep.onClose = (err) => {
       if (err) reject(new Error(`stack sink: ${err.code}`));
-      else resolve({ bytes, sha: h.digest('hex'), ms: bytes > 0 ? (last || performance.now()) - first : 0 });
+      else resolve({ bytes, sha: h.digest('hex'), ms: bytes > 0 ? (last || performance.now()) - first : 0, tcp: recovery(ep) });
     };
+    // Data (even the FIN) may have come with the handshake, before these callbacks existed.
     take();
+    if (ep.peerClosed) ep.onEnd!();
   });
 }
 
@@ -380,7 +389,7 @@ export function stackSource(ep: TcpEndpoint, total: number, seconds = 0, kick?: 
     ep.onEnd = () => ep.close();
     ep.onClose = (err) => {
       if (err) reject(new Error(`stack source: ${err.code} after ${sent} bytes`));
-      else resolve({ bytes: sent, sha: h.digest('hex'), ms: performance.now() - t0 });
+      else resolve({ bytes: sent, sha: h.digest('hex'), ms: performance.now() - t0, tcp: recovery(ep) });
     };
     if (ep.stateName === 'ESTABLISHED') pump();
   });
@@ -388,17 +397,21 @@ export function stackSource(ep: TcpEndpoint, total: number, seconds = 0, kick?: 
 
 /** Echoes whatever arrives and closes when the peer does. */
 export function stackEcho(ep: TcpEndpoint, onDone: (ok: boolean) => void): void {
-  ep.onReadable = () => {
+  const echo = (): void => {
     for (;;) {
       const d = ep.read(ep.writableFree);
       if (d.length === 0) break;
       ep.write(d);
     }
   };
-  ep.onWritable = ep.onReadable;
+  ep.onReadable = echo;
+  ep.onWritable = echo;
   ep.onEnd = () => {
-    ep.onReadable?.();
+    echo();
     ep.close();
   };
   ep.onClose = (err) => onDone(err === null);
+  // Data (even the FIN) may have come with the handshake, before these callbacks existed.
+  echo();
+  if (ep.peerClosed) ep.onEnd();
 }
