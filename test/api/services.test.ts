@@ -24,6 +24,14 @@ async function freePort(): Promise<number> {
   return p;
 }
 
+async function freeUdpPort(): Promise<number> {
+  const s = dgram.createSocket('udp4');
+  await new Promise<void>((r) => s.bind(0, '127.0.0.1', r));
+  const p = s.address().port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return p;
+}
+
 async function readN(s: net.Socket, n: number): Promise<Buffer> {
   const parts: Buffer[] = [];
   let have = 0;
@@ -59,7 +67,7 @@ beforeAll(async () => {
   udpEcho = dgram.createSocket('udp4');
   udpEcho.on('message', (m, r) => udpEcho.send(Buffer.concat([Buffer.from('u:'), m]), r.port, r.address));
   await new Promise<void>((r) => udpEcho.bind(0, '127.0.0.1', r));
-  ports = { socks: await freePort(), tcpc: await freePort(), udpc: await freePort() };
+  ports = { socks: await freePort(), tcpc: await freePort(), udpc: await freeUdpPort() };
   uapiDir = mkdtempSync(join(tmpdir(), 'wgts-h7-'));
 
   const ka = nodeCrypto.generatePrivateKey();
