@@ -115,6 +115,22 @@ describe('reachability policy through a real device pair', () => {
     expect(counters()['icmp.echo.replied{reason=all}']).toBe(3);
   });
 
+  it('Promiscuous = false: only own addresses enter the stack at all', () => {
+    const net = new FakeNet();
+    const s = net.node('S', 1, { addresses: ['10.0.0.1/24'], promiscuous: false });
+    const c = net.node('C', 2, { addresses: ['10.0.0.2/24'] });
+    const p = net.node('P', 3, { addresses: ['10.0.0.3/24'] });
+    s.addPeer(c, ['10.0.0.2/32']);
+    s.addPeer(p, ['10.0.0.3/32']);
+    c.addPeer(s, ['0.0.0.0/0']);
+    p.addPeer(s, ['0.0.0.0/0']);
+    handshakePS(net, p);
+    const e = c.ep.stack.icmp4.openEcho(3);
+    expect(ping(net, c, e, '10.0.0.1')).toBe(1);
+    expect(ping(net, c, e, '10.0.0.3')).toBe(0);
+    expect(s.ep.policy.totals()).toEqual({ replied: 2, suppressed: 0 });
+  });
+
   it('Forward = true relays to the peer and the real host answers', () => {
     const { net, s, c, p, echo4, counters } = world('reachable', true);
     // P is only reached through S: the echo goes to P's own stack.
