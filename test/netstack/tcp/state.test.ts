@@ -634,6 +634,20 @@ describe('data path details', () => {
     expect(ep.info().cwnd).toBeGreaterThanOrEqual(cwndBefore);
   });
 
+  it('early retransmit (RFC 5827): a two-segment flight recovers from one duplicate ACK, not the RTO', () => {
+    for (const sack of [true, false]) {
+      const raw = new Raw({ config: { sack } });
+      const { ep } = establishPassive(raw, 5000, { sackPermitted: sack, mss: 1460 });
+      ep.setNoDelay(true);
+      ep.write(new Uint8Array(2 * 1460));
+      expect(raw.take().length).toBe(2);
+      raw.send({ seq: 5001, ack: 1001, flags: TCP_ACK, ...(sack ? { sack: [1001 + 1460, 1001 + 2920] } : {}) });
+      const out = raw.take();
+      expect(out.map((x) => [x.h.seq, x.data.length])).toEqual([[1001, 1460]]);
+      expect(ep.stats.timeouts).toBe(0);
+    }
+  });
+
   it('NewReno without SACK: three duplicate ACKs trigger fast retransmit, partial ACKs retransmit the next hole', () => {
     const raw = new Raw({ config: { receiveBufferSize: 1 << 20, sendBufferSize: 1 << 20, congestion: 'newreno' } });
     const { ep } = establishPassive(raw, 5000, { mss: 1460 });

@@ -897,10 +897,26 @@ export class TcpEndpoint implements TcpEndpointId {
     }
 
     if (!this.inRecovery && seqGT(this.sndMax, this.sndUna) && (!this.recoverValid || seqGT(this.sndUna, this.recover))) {
-      const lost =
-        this.sackOk && seqGT(this.scoreboard.lostBoundary(this.sndUna, this.sendMss, this.reordering), this.sndUna);
-      if (this.dupAcks >= this.reordering || lost) this.enterRecovery(now);
+      const thresh = this.dupThreshold();
+      const lost = this.sackOk && seqGT(this.scoreboard.lostBoundary(this.sndUna, this.sendMss, thresh), this.sndUna);
+      if (this.dupAcks >= thresh || lost) this.enterRecovery(now);
     }
+  }
+
+  /**
+   * DupThresh, lowered by early retransmit (RFC 5827) when fewer than four
+   * segments are outstanding and nothing new can be sent: a small flight
+   * cannot produce three duplicate ACKs, so it would wait for the RTO.
+   */
+  private dupThreshold(): number {
+    const flight = seqDiff(this.sndMax, this.sndUna);
+    const oseg = Math.ceil(flight / this.sendMss);
+    if (oseg >= 4) return this.reordering;
+    const ring = this.sendRing;
+    const unsent = ring ? seqDiff(seqAdd(this.dataStart, ring.length), this.sndNxt) : 0;
+    const canSendNew = unsent > 0 && seqDiff(seqAdd(this.sndUna, this.sndWnd), this.sndNxt) > 0;
+    if (canSendNew) return this.reordering;
+    return Math.max(1, oseg - 1);
   }
 
   private enterRecovery(now: number): void {
@@ -1158,7 +1174,7 @@ export class TcpEndpoint implements TcpEndpointId {
 
   /** RFC 6675 IsLost boundary, or the NewReno equivalent (the first unacked segment). */
   private lostBoundary(): number {
-    if (this.sackOk) return this.scoreboard.lostBoundary(this.sndUna, this.sendMss, this.reordering);
+    if (this.sackOk) return this.scoreboard.lostBoundary(this.sndUna, this.sendMss, this.dupThreshold());
     if (!this.inRecovery) return this.sndUna;
     return seqAdd(this.sndUna, Math.min(this.sendMss, seqDiff(this.sndMax, this.sndUna)));
   }
