@@ -161,11 +161,18 @@ export class UapiServer {
     sock.on('close', () => this.connections.delete(sock));
   }
 
-  /** Stops listening, drops clients and removes the socket file. */
-  async close(): Promise<void> {
+  /** Stops listening, drops clients and removes the socket file (unless `removeFile` is false). */
+  async close(removeFile = true): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     for (const s of this.connections) s.destroy();
+    if (this.path && !removeFile) {
+      // libuv unlinks a bound socket path when the server closes, which could delete a file
+      // that is no longer ours: stop accepting only; the process exit releases the descriptor.
+      this.server.removeAllListeners('connection');
+      this.server.unref();
+      return;
+    }
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
     if (this.path) {
       try {

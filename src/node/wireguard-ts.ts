@@ -14,7 +14,7 @@
  * armed at device.nextDeadline(), re-armed after each batch, not per packet.
  */
 import { spawn } from 'node:child_process';
-import { writeSync, closeSync } from 'node:fs';
+import { writeSync, closeSync, statSync } from 'node:fs';
 import { Device, type Endpoint, type Peer } from '../wireguard/device.js';
 import { handleUapiRequest } from '../wireguard/uapi.js';
 import { defaultCrypto } from '../crypto/index.js';
@@ -89,7 +89,7 @@ function daemonize(args: Args): Promise<number> {
   return new Promise((resolve) => {
     const level = logLevelFromEnv();
     // Like wireguard-go: the daemon keeps our stdout/stderr only when LOG_LEVEL asks for output.
-    const keepOutput = process.env.LOG_LEVEL !== undefined && level !== 'silent';
+    const keepOutput = !!process.env.LOG_LEVEL && level !== 'silent';
     // Inherited descriptors (WG_TUN_FD, WG_UAPI_FD) must reach the daemon at the same numbers;
     // the ready pipe goes above them.
     const inherited = [envFd('WG_TUN_FD'), envFd('WG_UAPI_FD')].filter((fd): fd is number => fd !== undefined);
@@ -222,8 +222,25 @@ class Daemon {
       for (let i = 0; i < batch.count; i++) this.device.sendPacket(batch.packet(i), now);
       this.afterWork();
     });
-    // wireguard-go follows MTU changes through netlink; a cheap ioctl poll does here.
-    this.mtuTimer = setInterval(() => this.syncMtu(), 1000);
+    // wireguard-go follows MTU changes through netlink and exits when its socket file is
+    // removed (inotify); a cheap once-a-second poll does both here.
+    const sockPath = this.uapi.path;
+    const sockIno = sockPath ? statSync(sockPath).ino : 0;
+    this.mtuTimer = setInterval(() => {
+      this.syncMtu();
+      if (sockPath && !this.stopping) {
+        let ino = -1;
+        try {
+          ino = statSync(sockPath).ino;
+        } catch {
+          /* removed */
+        }
+        if (ino !== sockIno) {
+          this.log.info(`UAPI socket ${sockPath} was removed; shutting down`);
+          void this.stop(0, false);
+        }
+      }
+    }, 1000);
     this.mtuTimer.unref();
     this.log.verbose('Device started');
   }
@@ -312,13 +329,14 @@ class Daemon {
     this.timer = setTimeout(this.fireTimer, Math.max(0, Math.ceil(at - clock())));
   }
 
-  async stop(code: number): Promise<never> {
+  /** Shuts down; `removeSocket` false when the socket path may already belong to someone else. */
+  async stop(code: number, removeSocket = true): Promise<never> {
     if (!this.stopping) {
       this.stopping = true;
       if (this.timer) clearTimeout(this.timer);
       if (this.mtuTimer) clearInterval(this.mtuTimer);
       try {
-        await this.uapi?.close();
+        await this.uapi?.close(removeSocket);
       } catch {
         /* best effort */
       }
