@@ -1114,6 +1114,11 @@ export class TcpEndpoint implements TcpEndpointId {
       this.forceRetransmit = false;
     }
     for (;;) {
+      if (!this.inRecovery && this.scoreboard.count > 0 && seqLT(this.sndNxt, this.sndMax)) {
+        // Go-back-N after a timeout: skip what the peer SACKed.
+        const hole = this.scoreboard.nextHole(this.sndNxt, this.sndMax, this.holeEnd);
+        this.sndNxt = hole < 0 ? this.sndMax : hole;
+      }
       const inflight = this.inRecovery ? pipe : seqDiff(this.sndNxt, this.sndUna);
       const dataEnd = seqAdd(this.dataStart, ring.length);
       let unsent = seqDiff(dataEnd, this.sndNxt);
@@ -1125,6 +1130,10 @@ export class TcpEndpoint implements TcpEndpointId {
       const cap = this.segmentCapacity();
       let len = Math.min(unsent, cap, wndLimit, cwndLimit);
       if (len < 0) len = 0;
+      if (len > 0 && !this.inRecovery && this.scoreboard.count > 0 && seqLT(this.sndNxt, this.sndMax)) {
+        const toSacked = seqDiff(this.holeEnd[0]!, this.sndNxt); // end of the hole found above
+        if (toSacked > 0 && toSacked < len) len = toSacked;
+      }
       const fin = finPending && len === unsent && wndLimit >= 0 && cwndLimit > 0;
       if (len === 0 && !fin) break;
       if (len < cap && !fin) {
@@ -1379,7 +1388,10 @@ export class TcpEndpoint implements TcpEndpointId {
     this.recoverValid = true;
     this.inRecovery = false;
     this.dupAcks = 0;
-    this.scoreboard.clear(); // RFC 2018 §8: forget SACK state after a timeout
+    // RFC 2018 §8 lets a receiver renege on SACKed data, so SACK state must
+    // not be trusted forever: keep it for the first timeout (go-back-N skips
+    // what the peer holds), forget it from the second one on.
+    if (this.retxCount > 1) this.scoreboard.clear();
     this.sndNxt = this.sndUna;
     this.highRxt = this.sndUna;
     this.rtTiming = false;
