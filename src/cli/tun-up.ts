@@ -216,6 +216,11 @@ export async function runTunEndpoint(opts: UpOptions): Promise<number> {
     log.error(`\`${iface}' is already up (${opts.cli.prog} up, pid ${old.pid})`);
     return 1;
   }
+  const sock = `${SYSTEM_SOCKET_DIR}/${iface}.sock`;
+  if (existsSync(sock) && (await canConnect(sock))) {
+    log.error(`\`${iface}' is already running (its UAPI socket ${sock} answers)`);
+    return 1;
+  }
   if (await facts.linkExists(iface)) {
     log.error(`\`${iface}' already exists`);
     return 1;
