@@ -41,7 +41,7 @@ echo "$KA" > /tmp/$S/ka
 ip netns exec $NA wg set wg$S private-key /tmp/$S/ka peer $PB endpoint 192.168.77.2:51820 allowed-ips 10.50.0.0/24
 ip -n $NA addr add 10.50.0.2/24 dev wg$S; ip -n $NA link set wg$S up
 # wgts side: peer A = 10.50.0.2/32 ; peer C (never connects) = 10.50.0.3/32
-cat > /tmp/$S/b.conf <<CONF
+cat > /tmp/$S/ws$S.conf <<CONF
 [Interface]
 PrivateKey = $KB
 ListenPort = 51820
@@ -58,8 +58,8 @@ AllowedIPs = 10.50.0.3/32
 [Netstack]
 Status = 10.50.0.1:80
 CONF
-chmod 600 /tmp/$S/b.conf
-ip netns exec $NB node bin/wgts up /tmp/$S/b.conf > /tmp/$S/wgts.log 2>&1 &
+chmod 600 /tmp/$S/ws$S.conf
+ip netns exec $NB node bin/wgts up /tmp/$S/ws$S.conf > /tmp/$S/wgts.log 2>&1 &
 WGTS_PID=$!
 sleep 2
 for dst in 10.50.0.1 10.50.0.3 10.50.0.9; do
