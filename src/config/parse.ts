@@ -7,6 +7,7 @@
 import { ConfigError } from './errors.js';
 import { hostBitsZero, parseIP, parsePrefix, formatPrefix, type IpPrefix } from './ip.js';
 import { keyFromBase64 } from './keys.js';
+import { redactSecrets } from './redact.js';
 import { emptyConfig, type ClientTunnelConfig, type HostPort, type IcmpMode, type PeerConfig, type ServerTunnelConfig, type Socks5Config, type WgConfig } from './types.js';
 import { isHostname, parseBool, parseFwMark, parseHostPort, parsePersistentKeepalive, parseUint } from './values.js';
 
@@ -151,7 +152,7 @@ export function parseConfig(text: string, fileName: string, opts: ParseOptions =
     if (line.text.startsWith('[')) {
       const name = line.text.replace(/\s+/g, '').toLowerCase();
       const kind = SECTION_NAMES[name];
-      if (!kind) fail(line.no, undefined, `unknown section \`${line.text}' (expected one of ${SECTION_LIST})`);
+      if (!kind) fail(line.no, undefined, `unknown section \`${redactSecrets(line.text)}' (expected one of ${SECTION_LIST})`);
       closeSection();
       section = { kind: kind!, line: line.no };
       if (kind === 'peer') section.peer = { allowedIPs: [] };
@@ -162,10 +163,10 @@ export function parseConfig(text: string, fileName: string, opts: ParseOptions =
     }
 
     const eq = line.text.indexOf('=');
-    if (eq === -1) fail(line.no, undefined, `expected \`Key = Value' or a [Section] header, got \`${line.text}'`);
+    if (eq === -1) fail(line.no, undefined, `expected \`Key = Value' or a [Section] header, got \`${redactSecrets(line.text)}'`);
     const keyText = line.text.slice(0, eq).replace(/\s+/g, '');
     // A missing "=" after the key can glue a secret onto it ("PrivateKey<base64>="): never echo much of it.
-    const shownKey = keyText.length > 24 ? `${keyText.slice(0, 20)}…` : keyText;
+    const shownKey = redactSecrets(keyText.length > 24 ? `${keyText.slice(0, 20)}…` : keyText);
     const lkey = keyText.toLowerCase();
     if (!section) fail(line.no, shownKey, `key outside any section (expected an [Interface] or [Peer] header first)`);
     const s = section!;
@@ -187,7 +188,7 @@ export function parseConfig(text: string, fileName: string, opts: ParseOptions =
     const value = line.text.slice(eq + 1).trim();
     // wg removes all whitespace from a line before parsing, so "10.0.0.1/32, fd00::1/128" and "0x 10" both work there.
     const compact = value.replace(/\s+/g, '');
-    const bad = (expected: string, show = true): never => fail(line.no, k, show ? `${expected}, got \`${value}'` : expected);
+    const bad = (expected: string, show = true): never => fail(line.no, k, show ? `${expected}, got \`${redactSecrets(value)}'` : expected);
 
     switch (s.kind) {
       case 'interface': {
@@ -214,7 +215,7 @@ export function parseConfig(text: string, fileName: string, opts: ParseOptions =
           case 'address':
             for (const item of splitList(value)) {
               const p = parsePrefix(item);
-              if (!p) fail(line.no, k, `expected IP addresses with an optional /prefix (10.0.0.1/24, fd00::1/64), got \`${item}'`);
+              if (!p) fail(line.no, k, `expected IP addresses with an optional /prefix (10.0.0.1/24, fd00::1/64), got \`${redactSecrets(item)}'`);
               itf.addresses.push(p!);
             }
             break;
@@ -222,7 +223,7 @@ export function parseConfig(text: string, fileName: string, opts: ParseOptions =
             for (const item of splitList(value)) {
               if (parseIP(item)) itf.dns.push(item);
               else if (isHostname(item)) itf.dnsSearch.push(item);
-              else fail(line.no, k, `expected DNS server IP addresses or search domains, got \`${item}'`);
+              else fail(line.no, k, `expected DNS server IP addresses or search domains, got \`${redactSecrets(item)}'`);
             }
             break;
           case 'mtu': {
@@ -263,7 +264,7 @@ export function parseConfig(text: string, fileName: string, opts: ParseOptions =
             if (compact === '') bad('expected comma-separated IP prefixes (10.0.0.2/32, fd00::/64)');
             for (const item of compact.split(',')) {
               const pr = parsePrefix(item);
-              if (!pr) fail(line.no, k, `expected comma-separated IP prefixes (10.0.0.2/32, fd00::/64), got \`${item}'`);
+              if (!pr) fail(line.no, k, `expected comma-separated IP prefixes (10.0.0.2/32, fd00::/64), got \`${redactSecrets(item)}'`);
               if (!hostBitsZero(pr!)) warnings?.push(`${fileName}:${line.no}: AllowedIPs: ${item} has a nonzero host part (means ${formatPrefix(masked(pr!))})`);
               p.allowedIPs.push(pr!);
             }

@@ -9,6 +9,10 @@ import { formatIP, formatPrefix, parseIP, parsePrefix, type IpPrefix } from './i
 import { keyFromHex, keyIsZero, keyToHex } from './keys.js';
 import type { HostPort, WgConfig } from './types.js';
 import { formatHostPort, isIpLiteral, parseHostPort } from './values.js';
+import { redactSecrets } from './redact.js';
+
+/** Values never quoted in errors, even partially. */
+const SECRET_KEYS = new Set(['private_key', 'preshared_key']);
 
 // ---------------------------------------------------------------- set
 
@@ -194,11 +198,11 @@ export function parseUapiGet(text: string): UapiDevice {
     const line = lines[i]!;
     if (line === '') break;
     const eq = line.indexOf('=');
-    if (eq <= 0) throw new UapiError(`malformed UAPI line ${i + 1}: \`${line}'`);
+    if (eq <= 0) throw new UapiError(`malformed UAPI line ${i + 1}: \`${redactSecrets(line)}'`);
     const key = line.slice(0, eq);
     const value = line.slice(eq + 1);
     const bad = (): never => {
-      throw new UapiError(`malformed UAPI value on line ${i + 1}: \`${line}'`);
+      throw new UapiError(`malformed UAPI value on line ${i + 1}: \`${SECRET_KEYS.has(key) ? `${key}=(hidden)` : redactSecrets(line)}'`);
     };
     if (key === 'errno') {
       const v = /^-?[0-9]{1,10}$/.test(value) ? Math.abs(Number(value)) : bad();

@@ -261,11 +261,13 @@ export class Device implements PeerHost {
       const self = this.peerMap.get(toHex(pub));
       if (self) this.removePeer(self.publicKey);
     }
+    this._privateKey?.fill(0); // our own copy; the caller's buffer is untouched
     this._privateKey = priv;
     this._publicKey = pub;
     this.cookieChecker.init(pub);
     this.localInitialHash = pub ? responderInitialHash(this.crypto, pub) : null;
     for (const peer of this.peerMap.values()) {
+      peer.handshake.precomputedStaticStatic?.fill(0);
       peer.handshake.precomputedStaticStatic = priv ? this.crypto.sharedSecret(priv, peer.publicKey) : null;
       this.expireCurrentKeypairs(peer);
     }
@@ -311,6 +313,11 @@ export class Device implements PeerHost {
     this.zeroKeyMaterial(peer);
     peer.timers.stopAll();
     peer.removed = true;
+    // Secrets the peer held beyond its sessions: preshared key and static-static DH.
+    peer.presharedKey?.fill(0);
+    peer.handshake.presharedKey.fill(0);
+    peer.handshake.precomputedStaticStatic?.fill(0);
+    peer.handshake.precomputedStaticStatic = null;
     this.peerMap.delete(peer.id);
     return true;
   }

@@ -86,6 +86,7 @@ export class Peer {
 
   setPresharedKey(key: Uint8Array | null): void {
     if (key !== null && key.length !== 32) throw new RangeError('preshared key must be 32 bytes');
+    this.presharedKey?.fill(0); // our copy of the old key
     this.presharedKey = key && !isZero(key) ? Uint8Array.from(key) : null;
     this.handshake.presharedKey.fill(0);
     if (this.presharedKey) this.handshake.presharedKey.set(this.presharedKey);

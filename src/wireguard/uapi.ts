@@ -134,6 +134,14 @@ class UapiParseError extends Error {
   }
 }
 
+/**
+ * Input quoted in an error, at most 80 characters, with key-like runs (16+
+ * base64/hex characters) hidden: a malformed line may carry a private key.
+ */
+function quote(text: string): string {
+  return JSON.stringify(text.slice(0, 80).replace(/[A-Za-z0-9+/]{16,}={0,2}/g, (run) => (/[0-9+/=]/.test(run) || run.length >= 32 ? '<redacted>' : run)));
+}
+
 function invalid(message: string): UapiParseError {
   return new UapiParseError(UAPI_EINVAL, message);
 }
@@ -194,7 +202,7 @@ export function parseEndpoint(value: string): UapiEndpoint | null {
 }
 
 function isTrue(value: string, what: string): void {
-  if (value !== 'true') throw invalid(`${what}: invalid value ${JSON.stringify(value.slice(0, 80))}`);
+  if (value !== 'true') throw invalid(`${what}: invalid value ${quote(value)}`);
 }
 
 /**
@@ -230,7 +238,7 @@ function parseSet(body: string, existing: Set<string>, ownHex: string | null, ma
     if (line.endsWith('\r')) line = line.slice(0, -1); // like Go's bufio.ScanLines
     if (line === '') break; // an empty line (or the end of the text) ends the body
     const eq = line.indexOf('=');
-    if (eq < 0) throw new UapiParseError(UAPI_EPROTO, `failed to parse line ${JSON.stringify(line.slice(0, 80))}`);
+    if (eq < 0) throw new UapiParseError(UAPI_EPROTO, `failed to parse line ${quote(line)}`);
     const key = line.slice(0, eq);
     const value = line.slice(eq + 1);
 
@@ -266,7 +274,7 @@ function parseSet(body: string, existing: Set<string>, ownHex: string | null, ma
           peers.clear();
           break;
         default:
-          throw invalid(`invalid UAPI device key ${JSON.stringify(key.slice(0, 80))}`);
+          throw invalid(`invalid UAPI device key ${quote(key)}`);
       }
       continue;
     }
@@ -291,7 +299,7 @@ function parseSet(body: string, existing: Set<string>, ownHex: string | null, ma
       }
       case 'endpoint': {
         const ep = parseEndpoint(value);
-        if (ep === null) throw invalid(`invalid endpoint ${JSON.stringify(value.slice(0, 80))}`);
+        if (ep === null) throw invalid(`invalid endpoint ${quote(value)}`);
         ops.push({ k: 'endpoint', ep });
         break;
       }
@@ -308,16 +316,16 @@ function parseSet(body: string, existing: Set<string>, ownHex: string | null, ma
         try {
           p = parseCidr(remove ? value.slice(1) : value);
         } catch {
-          throw invalid(`invalid allowed_ip ${JSON.stringify(value.slice(0, 80))}`);
+          throw invalid(`invalid allowed_ip ${quote(value)}`);
         }
         ops.push({ k: 'allowed_ip', ip: p.ip, bits: p.bits, remove });
         break;
       }
       case 'protocol_version':
-        if (value !== '1') throw invalid(`invalid protocol version ${JSON.stringify(value.slice(0, 80))}`);
+        if (value !== '1') throw invalid(`invalid protocol version ${quote(value)}`);
         break;
       default:
-        throw invalid(`invalid UAPI peer key ${JSON.stringify(key.slice(0, 80))}`);
+        throw invalid(`invalid UAPI peer key ${quote(key)}`);
     }
   }
   closeSection();
