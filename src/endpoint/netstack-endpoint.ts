@@ -172,13 +172,13 @@ export class NetstackEndpoint {
     if (to === undefined) return false;
     // Back to its sender: not a hub case; the stack (and the ICMP policy's "self" rule) decides.
     if (to === from) return false;
-    const out = packet.slice();
-    if (!decrementTtl(out, family)) {
+    // In place: the packet is ours for this call, and sendPacket copies what it keeps.
+    if (!decrementTtl(packet, family)) {
       this.stats.forwardDropped++;
       return true;
     }
     this.stats.forwarded++;
-    this.device.sendPacket(out, this.clock);
+    this.device.sendPacket(packet, this.clock);
     return true;
   }
 
