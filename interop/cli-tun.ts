@@ -346,10 +346,17 @@ test('crash: wgts up killed with SIGKILL; the state-file teardown undoes routes,
   assert(!pidAlive(r.pid), 'wgts up survived SIGKILL');
   assert(nsB.exec(['ip', 'link', 'show', name], { allowFail: true }).code === 0, 'the interface outlives the killed process (the daemon keeps it)');
   assertEqual(pingCount(nsB, '10.243.0.1', 3), 3, 'tunnel still works after the crash');
-  // What `wgts down NAME` runs when the endpoint process is gone.
-  const helper = `const m = await import(${JSON.stringify(join(REPO, 'dist/src/cli/tun-down.js'))}); const c = await import(${JSON.stringify(join(REPO, 'dist/src/cli/context.js'))}); process.exitCode = (await m.downFromState(c.processCli('wgts'), process.argv[1])) ?? 3;`;
-  const d = nsB.exec(['node', '--input-type=module', '-e', helper, name], { env: envB(), timeoutMs: 30_000, allowFail: true });
-  assertEqual(d.code, 0, `state-file teardown: ${d.stderr}`);
+  // `wgts down NAME` undoes from the state file once src/cli/down.ts calls downFromState;
+  // until then the case calls downFromState itself (and says so).
+  const downUsesState = readFileSync(join(REPO, 'dist/src/cli/down.js'), 'utf8').includes('downFromState');
+  if (downUsesState) {
+    await wgtsDown(name);
+  } else {
+    console.log('#   note: src/cli/down.ts does not call downFromState yet; calling it directly');
+    const helper = `const m = await import(${JSON.stringify(join(REPO, 'dist/src/cli/tun-down.js'))}); const c = await import(${JSON.stringify(join(REPO, 'dist/src/cli/context.js'))}); process.exitCode = (await m.downFromState(c.processCli('wgts'), process.argv[1])) ?? 3;`;
+    const d = nsB.exec(['node', '--input-type=module', '-e', helper, name], { env: envB(), timeoutMs: 30_000, allowFail: true });
+    assertEqual(d.code, 0, `state-file teardown: ${d.stderr}`);
+  }
   assertEqual(snapshot(name), before, `${name}: B after the teardown`);
   assertEqual(readFileSync(join(dir, 'crash.hooks'), 'utf8'), `postdown ${name}\n`, 'PostDown ran');
   assert(!pidAlive(daemonPid), `daemon ${daemonPid} still running`);

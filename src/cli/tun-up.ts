@@ -80,7 +80,8 @@ export interface RunningDaemon {
 export async function startDaemon(iface: string, level: LogLevel, log: Logger, env: NodeJS.ProcessEnv): Promise<RunningDaemon> {
   const [bin, ...pre] = daemonCommand(env);
   const argv = [...pre, '-f', iface];
-  log.info(`[#] ${bin === process.execPath ? 'wireguard-ts' : bin} -f ${iface}`);
+  const shown = bin === process.execPath ? 'wireguard-ts' : bin!;
+  log.info(`[#] ${shown} -f ${iface}`);
   const child = spawn(bin!, argv, {
     detached: true,
     stdio: ['ignore', 'inherit', 'inherit', 'pipe'],
@@ -89,7 +90,7 @@ export async function startDaemon(iface: string, level: LogLevel, log: Logger, e
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
     child.on('exit', (code, signal) => resolve({ code, signal }));
     child.on('error', (e) => {
-      log.error(`cannot start ${bin}: ${e.message}`);
+      log.error(`cannot start ${shown}: ${e.message}`);
       resolve({ code: 127, signal: null });
     });
   });
@@ -108,9 +109,9 @@ export async function startDaemon(iface: string, level: LogLevel, log: Logger, e
   const until = Date.now() + READY_TIMEOUT_MS;
   try {
     for (;;) {
-      if (gone) throw new Error(`${bin} exited before the interface was ready`);
+      if (gone) throw new Error(`${shown} exited before the interface was ready`);
       if ((ready || existsSync(sock)) && (await canConnect(sock))) break;
-      if (Date.now() > until) throw new Error(`${bin} did not become ready within ${READY_TIMEOUT_MS / 1000} s`);
+      if (Date.now() > until) throw new Error(`${shown} did not become ready within ${READY_TIMEOUT_MS / 1000} s`);
       await new Promise((r) => setTimeout(r, 50));
     }
   } catch (e) {
