@@ -587,18 +587,18 @@ async function main(): Promise<number> {
   if (!existsSync(new URL('./netstack-peer.js', import.meta.url))) skip('dist/interop/netstack-peer.js missing; run npx tsc -p .');
 
   const filter = process.argv[2];
+  let passed = 0;
+  let failed = 0;
   const selected = filter ? cases.filter((c) => c.name.includes(filter)) : cases;
   let h: TunStack | null = null;
   const cleanup = (sig: string): void => {
     h?.close();
     console.log(`netstack-linux: ${sig}, namespace removed`);
+    console.log(`${passed} passed, ${failed + 1} failed`);
     process.exit(130);
   };
   process.once('SIGTERM', () => cleanup('SIGTERM'));
   process.once('SIGINT', () => cleanup('SIGINT'));
-
-  let passed = 0;
-  let failed = 0;
   try {
     h = new TunStack({ tcp: { maxHalfOpen: 1024 } });
     for (const c of selected) {

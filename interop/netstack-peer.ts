@@ -67,7 +67,7 @@ function drain(sock: net.Socket): Promise<Record<string, unknown>> {
 /** Writes BYTES (or for SECONDS when bytes is 0) of varied random data, then ends. */
 function pour(sock: net.Socket, total: number, seconds: number): Promise<Record<string, unknown>> {
   return new Promise((resolve) => {
-    const chunk = randomBytes(1 << 16);
+    const chunk = randomBytes(1 << 18);
     const h = createHash('sha256');
     let sent = 0;
     let seq = 0;
