@@ -364,6 +364,31 @@ test('crash: wgts up killed with SIGKILL; the state-file teardown undoes routes,
   assert(!existsSync(`/var/run/wireguard/${name}.state.json`), 'state file left behind');
 });
 
+test('restart after a crash: up refuses while the old daemon holds the name, then cleans the stale rules itself', async () => {
+  const name = NAMES.crash;
+  const conf = join(dir, `${name}.conf`);
+  const before = snapshot(name);
+  const r = await wgtsUp(conf, name, join(dir, `${name}.stub2`));
+  process.kill(r.pid, 'SIGKILL');
+  for (let i = 0; i < 100 && pidAlive(r.pid); i++) await sleep(50);
+  const again = nsB.exec(['node', WGTS, 'up', conf, '--mode', 'tun'], { env: envB(), timeoutMs: 20_000, allowFail: true });
+  assertEqual(again.code, 1, `second up while the old daemon runs: ${again.stderr}`);
+  assert(again.stderr.includes('is already running'), `message: ${again.stderr}`);
+  // The interface goes away on its own (the daemon exits with it); the policy rules stay behind.
+  nsB.exec(['ip', 'link', 'del', name]);
+  await sleep(300);
+  assert(/suppress_prefixlength/.test(snapshot(name)), 'stale rules expected before the restart');
+  const r2 = await wgtsUp(conf, name, join(dir, `${name}.stub3`));
+  assert(r2.output().includes('cleaning up after a previous run'), r2.output());
+  const rules = snapshot(name).split('\n').filter((l) => l.includes('suppress_prefixlength'));
+  assertEqual(rules.length, 1, `one suppress_prefixlength rule after the restart: ${rules.join(' | ')}`);
+  assertEqual(pingCount(nsB, '10.243.0.1', 3), 3, 'tunnel after the restart');
+  r.stop();
+  await wgtsDown(name);
+  assertEqual(await waitExit(r2), 0, 'exit code');
+  assertEqual(snapshot(name), before, `${name}: B after down`);
+});
+
 // ------------------------------------------------------------------ main
 
 async function main(): Promise<number> {

@@ -135,13 +135,15 @@ export function createExecutor(iface: string, log: Logger, env: NodeJS.ProcessEn
       const r = await exec(a);
       if (r.stdout.trim() && a.kind === 'hook') log.info(r.stdout.trimEnd());
       if (r.code !== 0) throw new ActionError(`\`${showAction(a).split('\n')[0]}' failed (exit ${r.code})${r.stderr.trim() ? `: ${r.stderr.trim()}` : ''}`);
-      if (r.stderr.trim()) log.verbose(r.stderr.trimEnd());
+      // A hook's stderr is its user's business (wg-quick shows it); a command's is noise unless asked for.
+      if (r.stderr.trim()) (a.kind === 'hook' ? log.info : log.verbose)(r.stderr.trimEnd());
       return r;
     },
     async tryRun(a) {
       const r = await exec(a);
       if (r.stdout.trim() && a.kind === 'hook') log.info(r.stdout.trimEnd());
       if (r.code !== 0) log.warn(`\`${showAction(a).split('\n')[0]}' failed (exit ${r.code})${r.stderr.trim() ? `: ${r.stderr.trim()}` : ''}`);
+      else if (r.stderr.trim()) (a.kind === 'hook' ? log.info : log.verbose)(r.stderr.trimEnd());
       return r;
     },
   };
