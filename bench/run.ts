@@ -63,8 +63,14 @@ async function guarded(name: string, f: () => Promise<void> | void): Promise<voi
 
 function micro(): void {
   const seconds = QUICK ? 0.5 : 1.5;
-  for (const backend of ['node', 'noble']) {
-    const [m] = runChildJson<MicroResult[]>('micro.js', [String(seconds), '--json'], 120_000, { ...process.env, BENCH_BACKEND: backend });
+  for (const backend of ['native', 'node', 'noble']) {
+    let m: MicroResult | undefined;
+    try {
+      [m] = runChildJson<MicroResult[]>('micro.js', [String(seconds), '--json'], 120_000, { ...process.env, BENCH_BACKEND: backend });
+    } catch (e) {
+      emit(skipRow(`micro ${backend}`, (e as Error).message.includes('not available') ? `backend ${backend} is not available (addon without AEAD?)` : (e as Error).message));
+      continue;
+    }
     const note = `backend ${m!.backend}`;
     emit(makeRow({ name: `handshakes/s ${backend}`, unit: '/s', wgts: m!.handshakesPerSecond, note: `${note}; both sides' work in one process` }));
     emit(makeRow({ name: `encrypt ${backend}`, unit: 'MB/s', wgts: m!.encryptMBps, note: `${note}; 1420-byte packets, Device.sendPacket` }));
