@@ -159,3 +159,27 @@ describe('runtime entry', () => {
     expect(await downFromState(cli(), 'wgtsnostate')).toBeNull();
   });
 });
+
+describe('executor', () => {
+  it('hooks run in bash with set -e -o pipefail, as inside wg-quick; output is logged', async () => {
+    const { createExecutor } = await import('../../src/cli/tun-exec.js');
+    const lines: string[] = [];
+    const exec = createExecutor('wgx', createLogger('info', (l) => lines.push(l)), process.env);
+    await exec.run({ kind: 'hook', script: 'echo out; echo err >&2' });
+    expect(lines).toEqual(['info: [#] echo out; echo err >&2\n', 'info: out\n', 'info: err\n']);
+    await expect(exec.run({ kind: 'hook', script: 'false; echo never' })).rejects.toThrow("`false; echo never' failed (exit 1)");
+    await expect(exec.run({ kind: 'hook', script: 'false | true' })).rejects.toThrow('failed (exit 1)');
+    const r = await exec.tryRun({ kind: 'hook', script: 'exit 7' });
+    expect(r.code).toBe(7);
+    expect(lines[lines.length - 1]).toBe("warn: `exit 7' failed (exit 7)\n");
+  });
+
+  it('runCommand: stdin in, missing program 127, bounded in time', async () => {
+    const { runCommand } = await import('../../src/cli/tun-exec.js');
+    expect(await runCommand(['cat'], { stdin: 'nameserver 10.0.0.53\n' })).toEqual({ code: 0, stdout: 'nameserver 10.0.0.53\n', stderr: '' });
+    expect((await runCommand(['/nonexistent/wgts-no-such-tool'])).code).toBe(127);
+    const t = await runCommand(['sleep', '5'], { timeoutMs: 100 });
+    expect(t.code).toBe(128);
+    expect(t.stderr).toContain('killed after 100 ms');
+  });
+});
