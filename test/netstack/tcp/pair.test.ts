@@ -83,6 +83,51 @@ describe('two stacks back to back', () => {
     expect(r.aRx).toBe(r.bTx);
   });
 
+  it('buffers start small and grow only for a connection that uses them', () => {
+    const p = new Pair({ fault: { seed: 4, delayMs: 20 } });
+    const l = p.b.listen(80);
+    const fast = p.a.connect({ localAddress: A_ADDR, remoteAddress: B_ADDR, remotePort: 80 });
+    const idle = p.a.connect({ localAddress: A_ADDR, remoteAddress: B_ADDR, remotePort: 80 });
+    p.runUntil(() => l.pending === 2, 1000);
+    const bFast = l.accept()!;
+    const bIdle = l.accept()!;
+    expect(bFast.info().receiveBuffer).toBe(64 * 1024);
+    const total = 8 * MB;
+    let sent = 0;
+    let got = 0;
+    const pump = () => {
+      while (sent < total) {
+        const n = fast.write(new Uint8Array(Math.min(65536, total - sent)));
+        sent += n;
+        if (n === 0) return;
+      }
+    };
+    fast.onWritable = pump;
+    bFast.onReadable = () => (got += bFast.read().length);
+    pump();
+    p.runUntil(() => got === total, 120_000);
+    expect(got).toBe(total);
+    expect(bFast.info().receiveBuffer).toBeGreaterThanOrEqual(1 * MB); // 40 ms RTT needed more than 64 KiB
+    expect(fast.info().sendBuffer).toBeGreaterThan(64 * 1024);
+    expect(bIdle.info().receiveBuffer).toBe(64 * 1024);
+    expect(idle.info().sendBuffer).toBe(64 * 1024);
+    // A reader that does not read never makes its buffer grow.
+    let sent2 = 0;
+    const pump2 = () => {
+      while (sent2 < MB) {
+        const n = idle.write(new Uint8Array(65536));
+        sent2 += n;
+        if (n === 0) return;
+      }
+    };
+    idle.onWritable = pump2;
+    pump2();
+    p.runFor(5000);
+    expect(bIdle.readableLength).toBeGreaterThan(64 * 1024 - 128); // window scale granularity: 2^7
+    expect(bIdle.readableLength).toBeLessThanOrEqual(64 * 1024);
+    expect(bIdle.info().receiveBuffer).toBe(64 * 1024);
+  });
+
   it('a slow reader slows the sender (flow control), no data lost', () => {
     const p = new Pair({ fault: { seed: 2, delayMs: 5 }, b: { config: { receiveBufferSize: 16 * 1024 } } });
     const l = p.b.listen(80);

@@ -687,7 +687,7 @@ describe('data path details', () => {
   });
 
   it('window scaling: negotiated shifts scale the windows after the SYN', () => {
-    const raw = new Raw({ config: { windowScaling: true, receiveBufferSize: 1 << 20 } });
+    const raw = new Raw({ config: { windowScaling: true, receiveBufferSize: 1 << 20, initialBufferSize: 1 << 20 } });
     const { ep, synAck } = establishPassive(raw, 5000, { wscale: 3 });
     expect(synAck.h.wscale).toBe(5); // 1 MiB >> 5 fits 16 bits
     expect(synAck.h.window).toBe(65535); // SYN windows are never scaled

@@ -2,10 +2,16 @@
 import type { CongestionAlgorithm } from './congestion.js';
 
 export interface TcpConfig {
-  /** Bytes `write` accepts before it returns short (send buffer). */
+  /** Largest send buffer: bytes `write` accepts before it returns short. */
   sendBufferSize: number;
-  /** Receive buffer: bounds the advertised window and stored out-of-order data. */
+  /** Largest receive buffer: bounds the advertised window and stored out-of-order data. */
   receiveBufferSize: number;
+  /**
+   * Buffers start this small and double (up to the sizes above) when the
+   * connection can use more: the peer fills the window while the application
+   * keeps up, or the flight fills half the send buffer. Idle connections stay small.
+   */
+  initialBufferSize: number;
   congestion: CongestionAlgorithm;
   sack: boolean;
   timestamps: boolean;
@@ -34,8 +40,9 @@ export interface TcpConfig {
 }
 
 export const DEFAULT_TCP_CONFIG: Readonly<TcpConfig> = Object.freeze({
-  sendBufferSize: 512 * 1024,
-  receiveBufferSize: 512 * 1024,
+  sendBufferSize: 4 * 1024 * 1024,
+  receiveBufferSize: 4 * 1024 * 1024,
+  initialBufferSize: 64 * 1024,
   congestion: 'cubic',
   sack: true,
   timestamps: true,

@@ -150,6 +150,9 @@ export interface TcpEndpointInfo {
   rcvShift: number;
   inRecovery: boolean;
   congestion: string;
+  /** Current buffer sizes (they grow on demand up to the configured maxima). */
+  sendBuffer: number;
+  receiveBuffer: number;
 }
 
 /** Identity of a connection, local and remote. */
@@ -276,6 +279,8 @@ export class TcpEndpoint implements TcpEndpointId {
   private appClosed = false;
   private ackPending = false;
   private unackedSegs = 0;
+  /** Receive-buffer right-sizing: RCV.NXT that completes the current window's worth, -1 when unarmed. */
+  private drsMark = -1;
 
   // ---- options
   private offerSack: boolean;
@@ -347,7 +352,7 @@ export class TcpEndpoint implements TcpEndpointId {
   /** How many more bytes `write` would take now. */
   get writableFree(): number {
     if (this.finQueued || !this.canWriteState()) return 0;
-    return this.sendRing ? this.sendRing.free : this.config.sendBufferSize;
+    return this.sendRing ? this.sendRing.free : Math.min(this.config.initialBufferSize, this.config.sendBufferSize);
   }
 
   /** True once the peer's FIN arrived (after the readable data, read returns nothing more). */
@@ -368,7 +373,14 @@ export class TcpEndpoint implements TcpEndpointId {
   write(data: Uint8Array): number {
     if (this.finQueued || !this.canWriteState()) throw new TcpError('EPIPE', 'write after end or on a closed connection');
     this.ensureRings();
-    const n = this.sendRing!.write(data);
+    const ring = this.sendRing!;
+    if (data.length > ring.free && ring.capacity < this.config.sendBufferSize) {
+      // Grow while the network keeps half the buffer in flight (it could use more).
+      if (seqDiff(this.sndMax, this.sndUna) >= ring.capacity >>> 1) {
+        ring.grow(Math.min(this.config.sendBufferSize, ring.capacity * 2));
+      }
+    }
+    const n = ring.write(data);
     if (n < data.length) this.writeBlocked = true;
     if (n > 0 && this.state !== S.SYN_SENT && this.state !== S.SYN_RECEIVED) {
       this.output(this.host.now);
@@ -460,13 +472,15 @@ export class TcpEndpoint implements TcpEndpointId {
       rto: this.rto,
       mss: this.sendMss,
       sndWnd: this.sndWnd,
-      rcvWnd: this.recvRing ? this.recvRing.window : this.config.receiveBufferSize,
+      rcvWnd: this.rcvRoom(),
       sackOk: this.sackOk,
       timestamps: this.tsOk,
       sndShift: this.sndShift,
       rcvShift: this.rcvShift,
       inRecovery: this.inRecovery,
       congestion: this.cc ? this.cc.name : this.config.congestion,
+      sendBuffer: this.sendRing ? this.sendRing.capacity : 0,
+      receiveBuffer: this.recvRing ? this.recvRing.capacity : 0,
     };
   }
 
@@ -542,8 +556,9 @@ export class TcpEndpoint implements TcpEndpointId {
   }
 
   private ensureRings(): void {
-    if (!this.sendRing) this.sendRing = new SendRing(this.config.sendBufferSize);
-    if (!this.recvRing) this.recvRing = new RecvRing(this.config.receiveBufferSize, this.config.maxOutOfOrderRanges);
+    const c = this.config;
+    if (!this.sendRing) this.sendRing = new SendRing(Math.min(c.initialBufferSize, c.sendBufferSize));
+    if (!this.recvRing) this.recvRing = new RecvRing(this.initialRecvCapacity(), c.maxOutOfOrderRanges);
   }
 
   private sendSyn(now: number): void {
@@ -759,7 +774,11 @@ export class TcpEndpoint implements TcpEndpointId {
   }
 
   private rcvRoom(): number {
-    return this.recvRing ? this.recvRing.window : this.config.receiveBufferSize;
+    return this.recvRing ? this.recvRing.window : this.initialRecvCapacity();
+  }
+
+  private initialRecvCapacity(): number {
+    return Math.min(this.config.initialBufferSize, this.config.receiveBufferSize);
   }
 
   private acceptable(seq: number, segLen: number): boolean {
@@ -992,6 +1011,7 @@ export class TcpEndpoint implements TcpEndpointId {
     this.stats.bytesIn += data.length;
     if (advanced > 0) {
       this.rcvNxt = seqAdd(this.rcvNxt, advanced);
+      this.rightSizeReceiveBuffer();
       this.events |= EV_READABLE;
     }
     this.ackPending = true;
@@ -1001,6 +1021,25 @@ export class TcpEndpoint implements TcpEndpointId {
     } else {
       this.unackedSegs++;
     }
+  }
+
+  /**
+   * Dynamic right-sizing (in the spirit of Linux's DRS): each time a whole
+   * buffer's worth of data has arrived while the application kept at least
+   * half the buffer free, the window was what limited the peer — double the
+   * buffer (up to receiveBufferSize). Slow readers and idle connections stay small.
+   */
+  private rightSizeReceiveBuffer(): void {
+    const ring = this.recvRing!;
+    if (this.drsMark < 0) {
+      this.drsMark = seqAdd(this.rcvNxt, ring.capacity);
+      return;
+    }
+    if (seqLT(this.rcvNxt, this.drsMark)) return;
+    if (ring.length < ring.capacity >>> 1 && ring.capacity < this.config.receiveBufferSize) {
+      ring.grow(Math.min(this.config.receiveBufferSize, ring.capacity * 2));
+    }
+    this.drsMark = seqAdd(this.rcvNxt, ring.capacity);
   }
 
   private finReceived(now: number): void {

@@ -8,13 +8,21 @@
 
 /** Unacknowledged + unsent data, oldest byte first. */
 export class SendRing {
-  readonly buf: Uint8Array;
+  private buf: Uint8Array;
   private head = 0;
   /** Bytes held (from SND.UNA, or ISS+1 before the SYN is acked). */
   length = 0;
 
-  constructor(readonly capacity: number) {
+  constructor(public capacity: number) {
     this.buf = new Uint8Array(capacity);
+  }
+
+  /** Reallocates to `capacity` bytes (larger), keeping the content. */
+  grow(capacity: number): void {
+    if (capacity <= this.capacity) return;
+    this.buf = linearize(this.buf, this.head, capacity);
+    this.head = 0;
+    this.capacity = capacity;
   }
 
   get free(): number {
@@ -54,6 +62,14 @@ export class SendRing {
   }
 }
 
+/** A new buffer of `capacity` bytes holding `old` rotated so that `head` comes first. */
+function linearize(old: Uint8Array, head: number, capacity: number): Uint8Array {
+  const nb = new Uint8Array(capacity);
+  nb.set(old.subarray(head), 0);
+  if (head > 0) nb.set(old.subarray(0, head), old.length - head);
+  return nb;
+}
+
 /** Result of storing a segment's payload in the receive ring. */
 export const RECV_REJECTED = -1;
 
@@ -62,7 +78,7 @@ export const RECV_REJECTED = -1;
  * window; out-of-order bytes sit at their final place in that room.
  */
 export class RecvRing {
-  readonly buf: Uint8Array;
+  private buf: Uint8Array;
   private head = 0;
   /** In-order bytes readable now. */
   length = 0;
@@ -72,9 +88,20 @@ export class RecvRing {
   /** Index of the range holding the most recently stored segment (for the first SACK block), -1 if none. */
   private latest = -1;
 
-  constructor(readonly capacity: number, readonly maxRanges = 32) {
+  constructor(public capacity: number, readonly maxRanges = 32) {
     this.buf = new Uint8Array(capacity);
     this.ranges = new Int32Array(maxRanges * 2);
+  }
+
+  /**
+   * Reallocates to `capacity` bytes (larger). In-order and out-of-order bytes
+   * keep their offsets from the read position, so the window only grows.
+   */
+  grow(capacity: number): void {
+    if (capacity <= this.capacity) return;
+    this.buf = linearize(this.buf, this.head, capacity);
+    this.head = 0;
+    this.capacity = capacity;
   }
 
   /** Room after the in-order data: the receive window. */
