@@ -65,6 +65,7 @@ export function readState(iface: string, dir?: string): TunState | null {
   const s = raw as Partial<TunState>;
   if (!s || s.version !== 1 || s.mode !== 'tun' || s.iface !== iface || typeof s.pid !== 'number' || typeof s.configPath !== 'string') return null;
   if (!isStringArray(s.preDown) || !isStringArray(s.postDown) || !Array.isArray(s.rules) || !Array.isArray(s.firewall)) return null;
+  if ((s.dnsName !== undefined && typeof s.dnsName !== 'string') || (s.daemonPid !== undefined && !Number.isInteger(s.daemonPid))) return null;
   for (const r of s.rules) if (!r || (r.family !== 4 && r.family !== 6) || !isStringArray(r.spec)) return null;
   for (const f of s.firewall) {
     const u = f?.undo;

@@ -496,6 +496,8 @@ describe('state file', () => {
       expect(readState('wg8', dir)).toBeNull();
       writeFileAtomic(statePath('wg7', dir), JSON.stringify({ ...s, rules: [{ family: 5, spec: [] }] }));
       expect(readState('wg7', dir)).toBeNull();
+      writeFileAtomic(statePath('wg7', dir), JSON.stringify({ ...s, dnsName: ['x'] }));
+      expect(readState('wg7', dir)).toBeNull();
       writeFileAtomic(statePath('wg7', dir), '{not json');
       expect(readState('wg7', dir)).toBeNull();
       expect(readFileSync(statePath('wg7', dir), 'utf8')).toBe('{not json');
