@@ -44,25 +44,25 @@ export const nobleCrypto: CryptoProvider = {
     }
     return isAllZero(s) ? null : s;
   },
+  // noble writes into a caller-given output of the exact length: no
+  // per-packet result array and copy (2–10 % per call, less GC; bench/micro.ts).
   seal(key, counter, plaintext, ad, out, outOffset = 0) {
     wireguardNonce(nonceScratch, counter);
-    const c = chacha20poly1305(key, nonceScratch, ad ?? undefined);
-    const sealed = c.encrypt(plaintext);
-    out.set(sealed, outOffset);
-    return sealed.length;
+    const n = plaintext.length + 16;
+    chacha20poly1305(key, nonceScratch, ad ?? undefined).encrypt(plaintext, out.subarray(outOffset, outOffset + n));
+    return n;
   },
   open(key, counter, ciphertext, ad, out, outOffset = 0) {
     if (ciphertext.length < 16) return -1;
     wireguardNonce(nonceScratch, counter);
-    const c = chacha20poly1305(key, nonceScratch, ad ?? undefined);
-    let pt: Uint8Array;
+    const n = ciphertext.length - 16;
     try {
-      pt = c.decrypt(ciphertext);
+      // Authenticates before it writes: `out` is untouched on failure.
+      chacha20poly1305(key, nonceScratch, ad ?? undefined).decrypt(ciphertext, out.subarray(outOffset, outOffset + n));
     } catch {
       return -1;
     }
-    out.set(pt, outOffset);
-    return pt.length;
+    return n;
   },
   xseal: (key, nonce, plaintext, ad) => xchacha20poly1305(key, nonce, ad).encrypt(plaintext),
   xopen(key, nonce, ciphertext, ad) {
