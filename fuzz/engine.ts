@@ -103,6 +103,7 @@ export function fuzzTarget(target: FuzzTarget, opts: FuzzOptions = {}): FuzzResu
     if (sinceCreate >= target.recreateEvery) {
       run = target.create();
       sinceCreate = 0;
+      cov?.reset(); // set-up code is not the input's coverage
     }
     sinceCreate++;
     execs++;
@@ -115,9 +116,8 @@ export function fuzzTarget(target: FuzzTarget, opts: FuzzOptions = {}): FuzzResu
       failed = true;
       const c = classify(e);
       report(c.kind, c.message, c.signature, input);
-      // State after a throw is suspect: start over.
-      run = target.create();
-      sinceCreate = 0;
+      // State after a throw is suspect: start over (after measuring this input).
+      sinceCreate = Infinity;
     }
     const dt = now() - t;
     if (!failed && dt > slowMs) report('slow', `input took ${dt.toFixed(0)} ms (limit ${slowMs} ms)`, `slow:${Math.round(Math.log2(dt))}`, input);
@@ -125,10 +125,10 @@ export function fuzzTarget(target: FuzzTarget, opts: FuzzOptions = {}): FuzzResu
   };
 
   const start = now();
+  const initial = [...target.seeds()];
   cov?.start();
   try {
     cov?.reset();
-    const initial = [...target.seeds()];
     if (saveDir) {
       try {
         for (const n of readdirSync(saveDir)) initial.push(new Uint8Array(readFileSync(join(saveDir, n))));

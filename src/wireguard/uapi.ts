@@ -313,8 +313,11 @@ function parseSet(body: string, existing: Set<string>, ownHex: string | null, ma
       case 'allowed_ip': {
         const remove = value.startsWith('-');
         let p: { ip: Uint8Array; bits: number };
+        const cidr = remove ? value.slice(1) : value;
+        // Go's netip.ParsePrefix: the "/bits" part is required.
+        if (cidr.indexOf('/') < 0) throw invalid(`invalid allowed_ip ${quote(value)}`);
         try {
-          p = parseCidr(remove ? value.slice(1) : value);
+          p = parseCidr(cidr);
         } catch {
           throw invalid(`invalid allowed_ip ${quote(value)}`);
         }
