@@ -612,6 +612,31 @@ describe('data path details', () => {
     expect(ep.sequence.sndUna).toBe(s(4));
   });
 
+  it('a lost retransmission is detected from SACKs of later data and sent again without waiting for the RTO', () => {
+    const raw = new Raw({ config: { sack: true, receiveBufferSize: 1 << 20, sendBufferSize: 1 << 20, initialBufferSize: 1 << 20 } });
+    const { ep } = establishPassive(raw, 5000, { sackPermitted: true, mss: 1460 });
+    ep.setNoDelay(true);
+    ep.write(new Uint8Array(40 * 1460));
+    expect(raw.take().length).toBe(10);
+    const s = (k: number) => 1001 + k * 1460;
+    // Segment 0 lost: SACKs for 1..k trigger recovery and its retransmission.
+    const rx: number[] = [];
+    for (let k = 2; k <= 9; k++) {
+      raw.send({ seq: 5001, ack: s(0), flags: TCP_ACK, sack: [s(1), s(k)] });
+      for (const x of raw.take()) if (x.h.seq === s(0)) rx.push(x.h.seq);
+    }
+    expect(rx).toEqual([s(0)]);
+    // The retransmission is lost as well; data sent after it (segments 10+) arrives and is SACKed.
+    let again = 0;
+    for (let k = 11; k <= 14; k++) {
+      raw.send({ seq: 5001, ack: s(0), flags: TCP_ACK, sack: [s(1), s(10), s(10), s(k)] });
+      for (const x of raw.take()) if (x.h.seq === s(0)) again++;
+    }
+    expect(again).toBe(1);
+    expect(ep.stats.lostRetransmits).toBe(1);
+    expect(ep.stats.timeouts).toBe(0);
+  });
+
   it('Eifel (RFC 3522): an ACK echoing the original transmission undoes a spurious window reduction', () => {
     const raw = new Raw({ config: { sack: true, timestamps: true, receiveBufferSize: 1 << 20, sendBufferSize: 1 << 20 } });
     const { ep } = establishPassive(raw, 5000, { sackPermitted: true, mss: 1460, ts: [100, 0] });

@@ -132,6 +132,7 @@ export interface TcpEndpointStats {
   challengeAcks: number;
   windowProbes: number;
   spuriousRecoveries: number;
+  lostRetransmits: number;
 }
 
 export interface TcpEndpointInfo {
@@ -200,6 +201,7 @@ export class TcpEndpoint implements TcpEndpointId {
     challengeAcks: 0,
     windowProbes: 0,
     spuriousRecoveries: 0,
+    lostRetransmits: 0,
   };
 
   state: TcpStateValue = S.CLOSED;
@@ -247,6 +249,8 @@ export class TcpEndpoint implements TcpEndpointId {
   /** Eifel (RFC 3522): TSval of our first retransmission in this recovery; -1 when not armed. */
   private undoTsVal = -1;
   private undoSeq = 0;
+  /** SND.MAX when we last retransmitted: SACKs for data above it prove earlier retransmissions lost. */
+  private rxtMark = 0;
   /**
    * DupThresh (RFC 6675). Kept at 3: raising it on detected reordering
    * without RACK-style time-based loss detection turned small-window losses
@@ -1125,6 +1129,18 @@ export class TcpEndpoint implements TcpEndpointId {
     const ring = this.sendRing!;
     let pipe = 0;
     if (this.inRecovery) {
+      if (this.sackOk && seqGT(this.highRxt, this.sndUna) && seqLT(this.rxtMark, this.sndMax)) {
+        // Data sent after our last retransmission is SACKed beyond the
+        // reordering allowance while holes below remain: those
+        // retransmissions were lost too. Walk the holes again instead of
+        // waiting for the RTO.
+        const above = this.scoreboard.sackedBetween(this.rxtMark, this.sndMax);
+        if (above > (this.reordering - 1) * this.sendMss && this.scoreboard.nextHole(this.sndUna, this.highRxt, this.holeEnd) >= 0) {
+          this.stats.lostRetransmits++;
+          this.highRxt = this.sndUna;
+          this.rxtMark = this.sndMax;
+        }
+      }
       const lost = this.lostBoundary();
       pipe = this.pipe(lost);
       while (pipe < cc.cwnd || this.forceRetransmit) {
@@ -1146,6 +1162,7 @@ export class TcpEndpoint implements TcpEndpointId {
         }
         this.emitData(hole, len, fin, now);
         this.stats.retransmits++;
+        this.rxtMark = this.sndMax;
         this.highRxt = seqAdd(hole, len + (fin ? 1 : 0));
         pipe += len;
         this.forceRetransmit = false;
