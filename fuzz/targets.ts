@@ -15,7 +15,8 @@ import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { defaultCrypto } from '../src/crypto/index.js';
 import { ConfigError, parseConfig, serializeConfig, stripConfig } from '../src/config/index.js';
-import { UapiError, parseUapiGet } from '../src/config/uapi.js';
+import { UapiError, parseUapiGet, toUapiSet } from '../src/config/uapi.js';
+import { isIpLiteral } from '../src/config/values.js';
 import { parseCidr } from '../src/wireguard/allowedips.js';
 import { MAX_STAGED_PACKETS } from '../src/wireguard/constants.js';
 import { Device } from '../src/wireguard/device.js';
@@ -474,6 +475,18 @@ const configTarget: FuzzTarget = {
       throw new Finding(`serialized config does not parse: ${(e as Error).message}\n${s}`);
     }
     check(serializeConfig(again) === s, 'serialize∘parse is not a fixpoint');
+    // What parses must configure a device: `wg setconf` of it is accepted whole.
+    const resolved = new Map<string, string>();
+    for (const p of cfg.peers) if (p.endpoint && !isIpLiteral(p.endpoint.host)) resolved.set(p.endpoint.host, '192.0.2.1');
+    const body = toUapiSet(cfg, { resolved });
+    const dev = new Device({ io: { sendDatagram() {}, deliverPacket() {} }, crypto: defaultCrypto() });
+    const r = uapiSet(dev, body.replace(/^set=1\n/, ''), 1000);
+    check(r.errno === 0, `device refused the config's setconf body (${r.error}):\n${body}`);
+    try {
+      parseUapiGet(uapiGet(dev));
+    } catch (e) {
+      throw new Finding(`get after setconf does not parse: ${(e as Error).message}`);
+    }
   },
 };
 
