@@ -1110,8 +1110,10 @@ export class TcpEndpoint implements TcpEndpointId {
     const ring = this.recvRing!;
     const cur = Math.max(0, seqDiff(this.rcvAdv, this.rcvNxt));
     const room = ring.window;
-    const threshold = Math.min(ring.capacity >>> 1, 2 * this.advMss);
-    if (room - cur >= threshold) {
+    // Like Linux's tcp_cleanup_rbuf: announce only a window that at least
+    // doubles what the peer may still send, and only when that has fallen to
+    // half the buffer or less — not an ACK per read.
+    if (room - cur >= Math.min(ring.capacity >>> 1, this.advMss) && cur * 2 <= ring.capacity && room >= 2 * cur) {
       this.sendAck(this.host.now);
       this.apiDone();
     }
