@@ -11,12 +11,19 @@ import { resolveConfigArg } from './config-file.js';
 const WAIT_MS = 5000;
 const POLL_MS = 50;
 
+/** True while `pid` runs; a zombie (exited, not yet reaped by its parent) counts as gone. */
 function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (e) {
     return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  try {
+    // /proc/PID/stat: "pid (comm) S ..." — the state letter follows the last ')'.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    return stat[stat.lastIndexOf(')') + 2] !== 'Z';
+  } catch {
+    return true; // no /proc: trust kill(0)
   }
 }
 
@@ -28,6 +35,10 @@ export async function down(cli: Cli, args: string[]): Promise<number> {
   if (args.length !== 1) throw new UsageError(usageLine(cli.prog, 'down').trimEnd());
   const arg = args[0]!;
   const name = isValidInterfaceName(arg) && !arg.endsWith('.conf') ? arg : resolveConfigArg(arg).interfaceName;
+  // A tun-mode endpoint that crashed leaves a state file (and maybe a live
+  // wireguard-ts child): undo what it applied first. Null = nothing to do there.
+  const fromState = await (await import('./tun-down.js')).downFromState(cli, name);
+  if (fromState !== null) return fromState;
   const sock = findSocket(name, cli.env);
   if (!sock) throw new CliFailure(`\`${name}' is not running: no UAPI socket ${name}.sock in ${socketDirs(cli.env).join(', ')}`);
   const pidFile = pidFileFor(sock);
