@@ -28,7 +28,7 @@ import { buildIcmpv4, parseIcmpv4, validateIcmpv4 } from '../src/netstack/header
 import { buildIcmpv6, parseIcmpv6 } from '../src/netstack/header/icmpv6.js';
 import { buildIpv4, parseIpv4, validateIpv4, validateIpv4Options } from '../src/netstack/header/ipv4.js';
 import { buildIpv6, parseIpv6, validateIpv6, walkIpv6 } from '../src/netstack/header/ipv6.js';
-import { TcpHeaderError, newTcpHeader, parseTcpHeader, setTcpChecksum, writeTcpHeader, TCP_SYN, TCP_ACK } from '../src/netstack/header/tcp.js';
+import { TcpHeaderError, newTcpHeader, parseTcpHeader, sackBlocksThatFit, setTcpChecksum, writeTcpHeader, TCP_SYN, TCP_ACK } from '../src/netstack/header/tcp.js';
 import { buildUdp, parseUdp } from '../src/netstack/header/udp.js';
 import { ChannelEndpoint } from '../src/netstack/link/channel.js';
 import { Stack } from '../src/netstack/stack.js';
@@ -413,6 +413,8 @@ const headersTarget: FuzzTarget = {
   },
   create: () => {
     const tcp = newTcpHeader();
+    const again = newTcpHeader();
+    const out = new Uint8Array(60);
     return (b) => {
       const guard = (f: () => void): void => {
         try {
@@ -437,6 +439,15 @@ const headersTarget: FuzzTarget = {
         parseTcpHeader(b, tcp);
         check(tcp.headerLength >= 20 && tcp.headerLength <= Math.min(60, b.length), 'tcp header length out of range');
         check(tcp.sackCount <= 4, 'too many SACK blocks');
+        // write∘parse keeps every field (SACK blocks as far as they fit).
+        const n = writeTcpHeader(out, 0, tcp);
+        check(n >= 20 && n <= 60 && n % 4 === 0, `tcp header written with length ${n}`);
+        parseTcpHeader(out.subarray(0, n), again);
+        for (const f of ['srcPort', 'dstPort', 'seq', 'ack', 'flags', 'window', 'urgent', 'mss', 'wscale', 'sackPermitted', 'hasTimestamp', 'tsVal', 'tsEcr'] as const) {
+          check(again[f] === tcp[f], `tcp ${f} changed by write∘parse: ${tcp[f]} → ${again[f]}`);
+        }
+        check(again.sackCount === Math.min(tcp.sackCount, sackBlocksThatFit(tcp)), 'tcp SACK block count changed');
+        for (let i = 0; i < again.sackCount * 2; i++) check(again.sackBlocks[i] === tcp.sackBlocks[i], 'tcp SACK block changed');
       });
       guard(() => void parseUdp(b));
       guard(() => {
