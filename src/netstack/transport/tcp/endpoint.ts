@@ -617,7 +617,10 @@ export class TcpEndpoint implements TcpEndpointId {
     this.lastAckSent = this.rcvNxt;
     if (ackOk) {
       this.sndUna = h.ack;
-      if (this.tsOk && h.tsEcr !== 0) this.rttSample(((now + this.tsOffset) >>> 0) - h.tsEcr, now);
+      if (this.tsOk && h.tsEcr !== 0) {
+        const sample = (((now + this.tsOffset) >>> 0) - h.tsEcr) >>> 0;
+        if (sample < 0x7fffffff) this.rttSample(sample, now);
+      }
       else if (this.retxCount === 0) this.rttSample(now - this.rtTimeSyn, now);
     }
     this.sndWnd = h.window;
