@@ -569,6 +569,18 @@ const socksTarget: FuzzTarget = {
 
 export const TARGETS: readonly FuzzTarget[] = [messagesTarget, deviceTarget, stackTarget, headersTarget, configTarget, uapiTarget, uapiGetTarget, socksTarget];
 
+/** Checks the runner itself (FUZZ_TARGETS=selftest-hang): an input starting with 0x42 never returns. */
+const selftestHang: FuzzTarget = {
+  name: 'selftest-hang',
+  text: false,
+  dictionary: [],
+  recreateEvery: Infinity,
+  seeds: () => [Uint8Array.of(0, 0)],
+  create: () => (b) => {
+    if (b[0] === 0x42) for (;;);
+  },
+};
+
 export function targetByName(name: string): FuzzTarget | undefined {
-  return TARGETS.find((t) => t.name === name);
+  return TARGETS.find((t) => t.name === name) ?? (name === selftestHang.name ? selftestHang : undefined);
 }
