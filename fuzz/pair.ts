@@ -47,6 +47,8 @@ export class DevicePair {
   /** Set false to stop recording deliveries (fuzzing: no growth). */
   recordDeliveries = true;
   capture = true;
+  /** The first delivered packet that broke an invariant (see checkDelivered). */
+  violation: string | null = null;
   private readonly queue: { to: 'A' | 'B'; from: Endpoint; data: Uint8Array }[] = [];
 
   constructor(crypto: CryptoProvider = defaultCrypto(), opts: { psk?: Uint8Array; underLoadThreshold?: number } = {}) {
@@ -61,7 +63,8 @@ export class DevicePair {
             if (this.capture) this.captured.push({ from: name, data: copy });
             if (this.queue.length < 256) this.queue.push({ to: name === 'A' ? 'B' : 'A', from: name === 'A' ? EP_A : EP_B, data: copy });
           },
-          deliverPacket: (packet) => {
+          deliverPacket: (packet, peer) => {
+            this.checkDelivered(name === 'A' ? this.a : this.b, packet, peer);
             if (name === 'B' && this.recordDeliveries) this.deliveredToB.push(Uint8Array.from(packet));
           },
         },
@@ -85,6 +88,17 @@ export class DevicePair {
     this.a.allowedIPs.insert(c('fd00::2/128').ip, 128, this.peerB);
     this.b.allowedIPs.insert(c('10.0.0.1/32').ip, 32, this.peerA);
     this.b.allowedIPs.insert(c('fd00::/64').ip, 64, this.peerA);
+  }
+
+  /** Cryptokey routing as delivered: trimmed to the IP length, source within the sending peer's AllowedIPs. */
+  private checkDelivered(dev: Device, packet: Uint8Array, peer: Peer): void {
+    const v = packet[0]! >> 4;
+    const ok =
+      v === 4
+        ? packet.length >= 20 && ((packet[2]! << 8) | packet[3]!) === packet.length && dev.allowedIPs.lookup(4, packet, 12) === peer
+        : v === 6 && packet.length >= 40 && 40 + ((packet[4]! << 8) | packet[5]!) === packet.length && dev.allowedIPs.lookup(6, packet, 8) === peer;
+    // Recorded, not thrown: the Device would catch a throw from its IO and count it as internal.
+    if (!ok) this.violation ??= `delivered a packet that breaks cryptokey routing or its IP length (${packet.length} bytes)`;
   }
 
   /** Delivers queued datagrams (and what they cause) until quiet; bounded. */

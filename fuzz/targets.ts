@@ -336,6 +336,7 @@ const deviceTarget: FuzzTarget = {
         check(d.stats.dropped.internal === 0, `device ${name}: internal error counted`);
         check(d.indexCount <= 4 * d.peerCount, `device ${name}: index table ${d.indexCount} > 4 per peer`);
       }
+      if (p.violation) throw new Finding(p.violation);
       check(p.peerB.stagedCount <= MAX_STAGED_PACKETS && p.peerA.stagedCount <= MAX_STAGED_PACKETS, 'staged queue over its limit');
     };
   },
