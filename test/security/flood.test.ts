@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { nodeCrypto } from '../../src/crypto/index.js';
 import { MAX_STAGED_PACKETS } from '../../src/wireguard/constants.js';
 import { mac1KeyFor } from '../../src/wireguard/cookie.js';
-import type { RateLimiter } from '../../src/wireguard/ratelimiter.js';
+import { RateLimiter } from '../../src/wireguard/ratelimiter.js';
 import { INITIATION_SIZE } from '../../src/wireguard/messages.js';
 import { buildIpv4 } from '../../src/netstack/header/ipv4.js';
 import { buildIpv6 } from '../../src/netstack/header/ipv6.js';
@@ -80,6 +80,24 @@ describe('Device under a flood', () => {
     expect(d.malformed + d['no-keypair'] + d.mac1).toBe(N);
     expect(dev.indexCount).toBe(before);
     expect(p.peerA.endpoint?.address).toBe('192.0.2.1'); // nothing unauthenticated moved the endpoint
+  });
+
+  it('the handshake rate limiter tracks at most maxEntries sources under 100k (IPv4 and IPv6 /64) and forgets idle ones', () => {
+    const rl = new RateLimiter();
+    const ip6 = new Uint8Array(16);
+    let peak = 0;
+    for (let i = 0; i < N; i++) {
+      if (i & 1) rl.allow(Uint8Array.of(100, (i >> 16) & 255, (i >> 8) & 255, i & 255), i / 100);
+      else {
+        ip6.set([0x20, 0x01, 0x0d, 0xb8, (i >> 24) & 255, (i >> 16) & 255, (i >> 8) & 255, i & 255]);
+        rl.allow(ip6, i / 100);
+      }
+      if ((i & 1023) === 0) peak = Math.max(peak, rl.size);
+    }
+    expect(rl.size).toBeLessThanOrEqual(65536);
+    expect(peak).toBeLessThanOrEqual(65536);
+    rl.allow(Uint8Array.of(1, 2, 3, 4), N / 100 + 5000);
+    expect(rl.size).toBe(1);
   });
 
   it('100k packets for a peer without a session stay within the staged queue', () => {
