@@ -637,6 +637,43 @@ describe('data path details', () => {
     expect(ep.stats.timeouts).toBe(0);
   });
 
+  it('tail loss probe (RFC 8985): a lost tail is recovered after ~2 RTT through the probe and SACK, not the RTO', () => {
+    const raw = new Raw({ config: { sack: true, minRto: 1000 } });
+    const { ep } = establishPassive(raw, 5000, { sackPermitted: true, mss: 1460 });
+    ep.setNoDelay(true);
+    // Teach it an RTT of about 50 ms.
+    for (let i = 0; i < 8; i++) {
+      ep.write(new Uint8Array(100));
+      raw.take();
+      raw.advance(50);
+      raw.send({ seq: 5001, ack: 1001 + 100 * (i + 1), flags: TCP_ACK });
+    }
+    expect(ep.info().srtt).toBeGreaterThan(30);
+    ep.write(new Uint8Array(10 * 1460));
+    const sent = raw.take();
+    expect(sent.length).toBe(10);
+    const s = (k: number) => 1801 + k * 1460;
+    raw.advance(50);
+    raw.send({ seq: 5001, ack: s(7), flags: TCP_ACK }); // 7 arrived; 7, 8 and 9 were lost
+    expect(raw.take()).toEqual([]);
+    const srtt = ep.info().srtt;
+    const ackedAt = raw.now;
+    let probe: ReturnType<typeof raw.take> = [];
+    while (probe.length === 0 && raw.now < ackedAt + 1000) {
+      raw.advance(1);
+      probe = raw.take();
+    }
+    expect(raw.now - ackedAt).toBe(Math.ceil(2 * srtt)); // PTO = 2·SRTT, far below the 1 s RTO
+    expect(probe.map((x) => [x.h.seq, x.data.length])).toEqual([[s(9), 1460]]);
+    expect(ep.stats.tailProbes).toBe(1);
+    raw.advance(50);
+    raw.send({ seq: 5001, ack: s(7), flags: TCP_ACK, sack: [s(9), s(10)] });
+    expect(raw.take().map((x) => x.h.seq)).toEqual([s(7), s(8)]);
+    raw.send({ seq: 5001, ack: s(10), flags: TCP_ACK });
+    expect(ep.stats.timeouts).toBe(0);
+    expect(ep.info().inRecovery).toBe(false);
+  });
+
   it('Eifel (RFC 3522): an ACK echoing the original transmission undoes a spurious window reduction', () => {
     const raw = new Raw({ config: { sack: true, timestamps: true, receiveBufferSize: 1 << 20, sendBufferSize: 1 << 20 } });
     const { ep } = establishPassive(raw, 5000, { sackPermitted: true, mss: 1460, ts: [100, 0] });

@@ -116,6 +116,7 @@ const EV_CLOSE = 16;
 const TIMER_NONE = 0;
 const TIMER_RTO = 1;
 const TIMER_PERSIST = 2;
+const TIMER_TLP = 3;
 
 export interface TcpEndpointStats {
   segmentsIn: number;
@@ -133,6 +134,7 @@ export interface TcpEndpointStats {
   windowProbes: number;
   spuriousRecoveries: number;
   lostRetransmits: number;
+  tailProbes: number;
 }
 
 export interface TcpEndpointInfo {
@@ -202,6 +204,7 @@ export class TcpEndpoint implements TcpEndpointId {
     windowProbes: 0,
     spuriousRecoveries: 0,
     lostRetransmits: 0,
+    tailProbes: 0,
   };
 
   state: TcpStateValue = S.CLOSED;
@@ -251,6 +254,11 @@ export class TcpEndpoint implements TcpEndpointId {
   private undoSeq = 0;
   /** SND.MAX when we last retransmitted: SACKs for data above it prove earlier retransmissions lost. */
   private rxtMark = 0;
+  /** Tail loss probe (RFC 8985 §7) in flight: SND.MAX when it was sent, -1 when none. */
+  private tlpHigh = -1;
+  /** A SACKed tail probe proved everything un-SACKed below this lost. */
+  private forcedLost = 0;
+  private forcedLostValid = false;
   /**
    * DupThresh (RFC 6675). Kept at 3: raising it on detected reordering
    * without RACK-style time-based loss detection turned small-window losses
@@ -868,6 +876,7 @@ export class TcpEndpoint implements TcpEndpointId {
       if (this.inRecovery) {
         if (seqGE(ack, this.recoverSeq)) {
           this.inRecovery = false;
+          this.forcedLostValid = false;
           this.dupAcks = 0;
           const flight = seqDiff(this.sndMax, this.sndUna);
           cc.cwnd = Math.max(Math.min(cc.ssthresh, flight + this.sendMss), this.sendMss);
@@ -886,11 +895,11 @@ export class TcpEndpoint implements TcpEndpointId {
         this.events |= EV_WRITABLE;
       }
       if (this.sndUna === this.sndMax) {
-        if (this.timerMode === TIMER_RTO) {
+        if (this.timerMode === TIMER_RTO || this.timerMode === TIMER_TLP) {
           this.rtxDeadline = Infinity;
           this.timerMode = TIMER_NONE;
         }
-      } else this.armRtx(TIMER_RTO, now + this.rto);
+      } else this.armLossTimer(now);
     } else if (
       ack === this.sndUna &&
       dataLen === 0 &&
@@ -922,6 +931,17 @@ export class TcpEndpoint implements TcpEndpointId {
       }
     }
 
+    if (this.tlpHigh >= 0) {
+      if (seqGE(this.sndUna, this.tlpHigh)) this.tlpHigh = -1;
+      else if (this.sackOk && !this.inRecovery && this.scoreboard.isSacked(seqAdd(this.tlpHigh, -1))) {
+        // The probe arrived but data sent before it did not: that data is
+        // lost (what RACK concludes from send order), recover it now.
+        this.tlpHigh = -1;
+        this.forcedLost = this.scoreboard.highest(this.sndUna);
+        this.forcedLostValid = true;
+        this.enterRecovery(now);
+      }
+    }
     if (!this.inRecovery && seqGT(this.sndMax, this.sndUna) && (!this.recoverValid || seqGT(this.sndUna, this.recover))) {
       const thresh = this.dupThreshold();
       const lost = this.sackOk && seqGT(this.scoreboard.lostBoundary(this.sndUna, this.sendMss, thresh), this.sndUna);
@@ -1219,7 +1239,7 @@ export class TcpEndpoint implements TcpEndpointId {
       this.sndNxt = seqAdd(this.sndNxt, len + (fin ? 1 : 0));
       if (seqGT(this.sndNxt, this.sndMax)) this.sndMax = this.sndNxt;
       if (this.inRecovery) pipe += len;
-      if (this.timerMode !== TIMER_RTO) this.armRtx(TIMER_RTO, now + this.rto);
+      if (this.timerMode === TIMER_NONE || this.timerMode === TIMER_TLP) this.armLossTimer(now);
     }
     // Zero window with data waiting and nothing in flight: persist timer.
     if (this.sndUna === this.sndMax && this.timerMode === TIMER_NONE) {
@@ -1244,7 +1264,10 @@ export class TcpEndpoint implements TcpEndpointId {
 
   /** RFC 6675 IsLost boundary, or the NewReno equivalent (the first unacked segment). */
   private lostBoundary(): number {
-    if (this.sackOk) return this.scoreboard.lostBoundary(this.sndUna, this.sendMss, this.dupThreshold());
+    if (this.sackOk) {
+      const b = this.scoreboard.lostBoundary(this.sndUna, this.sendMss, this.dupThreshold());
+      return this.forcedLostValid && this.inRecovery ? seqMax(b, this.forcedLost) : b;
+    }
     if (!this.inRecovery) return this.sndUna;
     return seqAdd(this.sndUna, Math.min(this.sendMss, seqDiff(this.sndMax, this.sndUna)));
   }
@@ -1408,6 +1431,7 @@ export class TcpEndpoint implements TcpEndpointId {
       this.timerMode = TIMER_NONE;
       if (mode === TIMER_RTO) this.onRetransmitTimeout(now);
       else if (mode === TIMER_PERSIST) this.onPersistTimeout(now);
+      else if (mode === TIMER_TLP) this.onTailLossProbe(now);
     }
     if (this.kaDeadline <= now && !this.isClosed()) this.onKeepAliveTimeout(now);
     this.afterChange();
@@ -1445,6 +1469,8 @@ export class TcpEndpoint implements TcpEndpointId {
     const cc = this.cc!;
     cc.onTimeout(now, seqDiff(this.sndMax, this.sndUna));
     this.undoTsVal = -1;
+    this.tlpHigh = -1;
+    this.forcedLostValid = false;
     this.recover = this.sndMax;
     this.recoverValid = true;
     this.inRecovery = false;
@@ -1458,6 +1484,61 @@ export class TcpEndpoint implements TcpEndpointId {
     this.rtTiming = false;
     this.output(now);
     if (this.timerMode === TIMER_NONE) this.armRtx(TIMER_RTO, now + this.rto);
+  }
+
+  /**
+   * Loss timer for outstanding data: a tail loss probe (RFC 8985 §7) after
+   * about two RTTs when SACK can tell us what the probe uncovers, else the RTO.
+   */
+  private armLossTimer(now: number): void {
+    if (this.sackOk && !this.inRecovery && this.srtt > 0 && this.tlpHigh < 0) {
+      let pto = Math.max(2 * this.srtt, 10);
+      // A single segment may wait for the peer's delayed-ACK timer.
+      if (seqDiff(this.sndMax, this.sndUna) <= this.sendMss) pto += 200;
+      if (pto < this.rto) {
+        this.armRtx(TIMER_TLP, now + pto);
+        return;
+      }
+    }
+    this.armRtx(TIMER_RTO, now + this.rto);
+  }
+
+  /** No ACK for a while: send one segment (new data, or the last one again) to make the peer SACK the tail. */
+  private onTailLossProbe(now: number): void {
+    const s = this.state;
+    const sending = s === S.ESTABLISHED || s === S.CLOSE_WAIT || s === S.FIN_WAIT_1 || s === S.CLOSING || s === S.LAST_ACK;
+    if (this.sndUna === this.sndMax || this.inRecovery || !sending) {
+      if (this.sndUna !== this.sndMax) this.armRtx(TIMER_RTO, now + this.rto);
+      return;
+    }
+    this.stats.tailProbes++;
+    this.tlpHigh = this.sndMax;
+    const ring = this.sendRing!;
+    const cc = this.cc!;
+    const unsent = seqDiff(seqAdd(this.dataStart, ring.length), this.sndNxt);
+    const wndLimit = seqDiff(seqAdd(this.sndUna, this.sndWnd), this.sndNxt);
+    if (unsent > 0 && wndLimit > 0 && this.sndNxt === this.sndMax) {
+      // New data, one segment, regardless of cwnd and Nagle.
+      const cwnd = cc.cwnd;
+      const noDelay = this.noDelay;
+      cc.cwnd = Math.max(cwnd, seqDiff(this.sndNxt, this.sndUna) + this.sendMss);
+      this.noDelay = true;
+      this.output(now);
+      cc.cwnd = cwnd;
+      this.noDelay = noDelay;
+      this.tlpHigh = this.sndMax;
+    } else {
+      const finSent = this.finQueued && seqGT(this.sndMax, this.finSeq);
+      const end = finSent ? this.finSeq : this.sndMax;
+      const start = seqMax(this.sndUna, seqAdd(end, -this.segmentCapacity()));
+      const len = Math.max(0, seqDiff(end, start));
+      if (len > 0 || finSent) {
+        this.emitData(start, len, finSent, now);
+        this.stats.retransmits++;
+        this.rtTiming = false;
+      }
+    }
+    this.armRtx(TIMER_RTO, now + this.rto);
   }
 
   private onPersistTimeout(now: number): void {
