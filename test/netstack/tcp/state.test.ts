@@ -674,6 +674,24 @@ describe('data path details', () => {
     expect(ep.info().inRecovery).toBe(false);
   });
 
+  it('after an idle period longer than the RTO the window restarts at the initial window (RFC 5681 §4.1)', () => {
+    const raw = new Raw({ config: { receiveBufferSize: 1 << 20, sendBufferSize: 1 << 20, initialBufferSize: 1 << 20 } });
+    const { ep } = establishPassive(raw, 5000, { mss: 1460 });
+    ep.setNoDelay(true);
+    let una = 1001;
+    // Grow cwnd in slow start: send and ACK a few rounds.
+    for (let round = 0; round < 3; round++) {
+      ep.write(new Uint8Array(ep.info().cwnd));
+      for (const x of raw.take()) una = Math.max(una, x.h.seq + x.data.length);
+      raw.advance(10);
+      raw.send({ seq: 5001, ack: una, flags: TCP_ACK });
+    }
+    expect(ep.info().cwnd).toBeGreaterThan(10 * 1460);
+    raw.advance(5000); // idle
+    ep.write(new Uint8Array(100 * 1460));
+    expect(raw.take().length).toBe(10);
+  });
+
   it('Eifel (RFC 3522): an ACK echoing the original transmission undoes a spurious window reduction', () => {
     const raw = new Raw({ config: { sack: true, timestamps: true, receiveBufferSize: 1 << 20, sendBufferSize: 1 << 20 } });
     const { ep } = establishPassive(raw, 5000, { sackPermitted: true, mss: 1460, ts: [100, 0] });

@@ -20,7 +20,7 @@ import {
   writeTcpHeader,
   type TcpHeader,
 } from '../../header/tcp.js';
-import { createCongestionControl, type CongestionControl } from './congestion.js';
+import { createCongestionControl, initialWindow, type CongestionControl } from './congestion.js';
 import type { TcpConfig } from './config.js';
 import { RECV_REJECTED, RecvRing, SendRing } from './ring.js';
 import { SackScoreboard } from './scoreboard.js';
@@ -237,6 +237,8 @@ export class TcpEndpoint implements TcpEndpointId {
   private sendMss = 536;
   private noDelay: boolean;
   private cc: CongestionControl | null = null;
+  /** When we last sent data (RFC 5681 §4.1 restart after idle). */
+  private lastDataSent = -1;
 
   // ---- loss recovery
   private readonly scoreboard: SackScoreboard;
@@ -1194,6 +1196,12 @@ export class TcpEndpoint implements TcpEndpointId {
       }
       this.forceRetransmit = false;
     }
+    if (this.sndUna === this.sndMax && this.lastDataSent >= 0 && now - this.lastDataSent > this.rto) {
+      // Idle for more than an RTO: the ACK clock is gone, do not burst the old window (RFC 5681 §4.1).
+      const iw = initialWindow(this.sendMss);
+      if (cc.cwnd > iw) cc.cwnd = iw;
+      cc.onIdle();
+    }
     for (;;) {
       if (!this.inRecovery && this.scoreboard.count > 0 && seqLT(this.sndNxt, this.sndMax)) {
         // Go-back-N after a timeout: skip what the peer SACKed.
@@ -1236,6 +1244,7 @@ export class TcpEndpoint implements TcpEndpointId {
         if (this.rtTiming && seqLE(this.sndNxt, this.rtSeq)) this.rtTiming = false;
       }
       this.emitData(this.sndNxt, len, fin, now);
+      this.lastDataSent = now;
       this.sndNxt = seqAdd(this.sndNxt, len + (fin ? 1 : 0));
       if (seqGT(this.sndNxt, this.sndMax)) this.sndMax = this.sndNxt;
       if (this.inRecovery) pipe += len;
