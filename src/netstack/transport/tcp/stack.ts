@@ -362,8 +362,9 @@ export class TcpStack implements EndpointHost {
     const payload = seg.subarray(h.headerLength);
     let ep = this.lookup(dst, h.dstPort, src, h.srcPort);
     if (ep && ep.state === TcpState.TIME_WAIT && h.flags & TCP_SYN && !(h.flags & (TCP_ACK | TCP_RST))) {
-      // RFC 9293 §3.10.7.4 / RFC 6191: a new SYN above the old sequence space may reopen.
-      if (seqGT(h.seq, ep.rcvNext) && this.findListener(dst, h.dstPort, temporary)) {
+      // RFC 9293 §3.10.7.4 / RFC 6191: a new SYN above the old sequence space
+      // may reopen; it then goes to a listener, the forwarder, or gets RST.
+      if (seqGT(h.seq, ep.rcvNext)) {
         this.stats.timeWaitReused++;
         ep.discard();
         ep = null;
