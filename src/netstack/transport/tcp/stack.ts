@@ -357,6 +357,7 @@ export class TcpStack implements EndpointHost {
   deliver(src: Uint8Array, dst: Uint8Array, seg: Uint8Array, now: number, temporary = false): boolean {
     if (now > this.lastNow) this.lastNow = now;
     this.stats.segmentsIn++;
+    this.lastRefused = null; // deliver() is the first stage for every packet
     const h = this.parse(src, dst, seg);
     if (!h) return false;
     const payload = seg.subarray(h.headerLength);
