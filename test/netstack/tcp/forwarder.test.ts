@@ -82,14 +82,17 @@ describe('listener backlog', () => {
     expect(raw.take().map((s) => [flagsOf(s), s.h.dstPort])).toEqual([['SYN|ACK', 4]]);
   });
 
-  it('onConnection delivers connections as they complete', () => {
+  it('onConnection delivers connections as they complete, before their first events', () => {
     const raw = new Raw();
     const l = raw.stack.listen(80);
-    const got: number[] = [];
-    l.onConnection = (ep) => got.push(ep.remotePort);
+    const got: string[] = [];
+    l.onConnection = (ep) => {
+      got.push(`conn ${ep.remotePort}`);
+      ep.onReadable = () => got.push(`data ${Array.from(ep.read()).join(',')}`);
+    };
     raw.send({ seq: 100, flags: TCP_SYN, srcPort: 7 });
-    raw.send({ seq: 101, ack: 1001, flags: TCP_ACK, srcPort: 7 });
-    expect(got).toEqual([7]);
+    raw.send({ seq: 101, ack: 1001, flags: TCP_ACK, srcPort: 7, data: [4, 2] }); // data on the handshake's ACK
+    expect(got).toEqual(['conn 7', 'data 4,2']);
     expect(l.pending).toBe(0);
   });
 

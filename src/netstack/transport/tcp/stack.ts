@@ -831,28 +831,32 @@ export class TcpStack implements EndpointHost {
     return this.challengeCount++ < this.challengeLimit;
   }
 
-  /** Dispatches collected application events. Re-entrant calls return at once. */
+  /**
+   * Dispatches collected application events. Re-entrant calls return at once.
+   * Listeners go first, so an application that attaches its callbacks in
+   * onConnection still sees the events of data that came with the handshake.
+   */
   flush(): void {
     if (this.dispatching) return;
     this.dispatching = true;
     let firstError: unknown = null;
+    let i = 0;
     try {
-      for (let i = 0; i < this.dirty.length || this.dirtyListeners.length > 0; i++) {
-        if (i < this.dirty.length) {
-          try {
-            this.dirty[i]!.dispatchEvents();
-          } catch (e) {
-            firstError ??= e;
-          }
-        } else {
+      for (;;) {
+        if (this.dirtyListeners.length > 0) {
           const l = this.dirtyListeners.shift()!;
           try {
             l.dispatch();
           } catch (e) {
             firstError ??= e;
           }
-          i--;
-        }
+        } else if (i < this.dirty.length) {
+          try {
+            this.dirty[i++]!.dispatchEvents();
+          } catch (e) {
+            firstError ??= e;
+          }
+        } else break;
       }
     } finally {
       this.dirty.length = 0;
