@@ -194,7 +194,7 @@ export class TunStack {
       const now = performance.now();
       // Views die with the callback; the stack may keep packets (reassembly, queues).
       for (let i = 0; i < batch.count; i++) {
-        const pkt = batch.packet(i).slice();
+        const pkt = new Uint8Array(batch.packet(i)); // a copy (Buffer#slice would be a view)
         if (this.impairIn) this.impairIn.push(pkt);
         else this.link.injectInbound(pkt, now);
       }

@@ -171,6 +171,13 @@ async function stackClientReceives(h: TunStack, target: string, port: number, by
   }
 }
 
+/** Linux's TCP RetransSegs in the namespace (/proc/net/snmp). */
+function kernelRetransmits(h: TunStack): number {
+  const lines = h.ns.exec(['cat', '/proc/net/snmp']).stdout.split('\n').filter((l) => l.startsWith('Tcp:'));
+  const names = lines[0]!.split(/\s+/);
+  return Number(lines[1]!.split(/\s+/)[names.indexOf('RetransSegs')]);
+}
+
 function which(tool: string): boolean {
   return spawnSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore' }).status === 0;
 }
@@ -385,13 +392,17 @@ test(`tcp lossy path (loss 1%, delay 20 ms, reorder 25%), ${LOSSY / MB} MiB each
   });
   const haveNetem = netem.status === 0;
   const imp = { loss: 0.01, delayMs: 20, reorder: 0.25 };
-  const lines = h.impair(haveNetem ? null : { ...imp, seed: 7 }, { ...imp, seed: 11 });
   try {
+    let lines = h.impair(haveNetem ? null : { ...imp, seed: 7 }, { ...imp, seed: 11 });
+    const rtx0 = kernelRetransmits(h);
     const up = await kernelToStack(h, STACK4, 5101, LOSSY, 70_000);
+    const upDrops = `${haveNetem ? 'netem' : lines.inbound!.stats.dropped} data / ${lines.outbound!.stats.dropped} ACK packets dropped, Linux retransmitted ${kernelRetransmits(h) - rtx0}`;
+    lines = h.impair(haveNetem ? null : { ...imp, seed: 13 }, { ...imp, seed: 17 });
     const down = await stackClientSends(h, KERNEL4, 5102, LOSSY, 70_000);
-    const dropped = (lines.inbound?.stats.dropped ?? 0) + (lines.outbound?.stats.dropped ?? 0);
-    assert(dropped > 0, 'the impairment dropped nothing: the test did not test loss');
-    return `${haveNetem ? 'netem' : 'in-process impairment (no sch_netem in this kernel)'}; ${dropped} packets dropped; up: ${up}; down: ${down}`;
+    const downDrops = `${lines.outbound!.stats.dropped} data / ${haveNetem ? 'netem' : lines.inbound!.stats.dropped} ACK packets dropped`;
+    assert(lines.outbound!.stats.dropped > 0, 'the impairment dropped nothing: the test did not test loss');
+    const where = haveNetem ? 'netem kernel→stack + in-process stack→kernel' : 'in-process both ways (no sch_netem in this kernel)';
+    return `${where}; up (${upDrops}): ${up}; down (${downDrops}): ${down}`;
   } finally {
     h.impair(null, null);
     if (haveNetem) spawnSync('ip', ['netns', 'exec', h.ns.name, 'tc', 'qdisc', 'del', 'dev', h.dev, 'root']);
