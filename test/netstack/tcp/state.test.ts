@@ -674,6 +674,28 @@ describe('data path details', () => {
     expect(ep.info().inRecovery).toBe(false);
   });
 
+  it('a spurious timeout (delay spike) is detected by timestamps and undone: no go-back-N, window restored', () => {
+    const raw = new Raw({ config: { timestamps: true, receiveBufferSize: 1 << 20, sendBufferSize: 1 << 20, initialBufferSize: 1 << 20 } });
+    const { ep } = establishPassive(raw, 5000, { mss: 1460, ts: [100, 0] });
+    ep.setNoDelay(true);
+    ep.write(new Uint8Array(10 * 1448));
+    const sent = raw.take();
+    expect(sent.length).toBe(10);
+    const originalTs = sent[0]!.h.tsVal;
+    const cwnd = ep.info().cwnd;
+    raw.advance(ep.info().rto);
+    const rx = raw.take();
+    expect(rx.map((x) => x.h.seq)).toEqual([1001]); // RTO: first segment again, cwnd 1
+    expect(ep.info().cwnd).toBe(1448);
+    // The delayed ACKs for the originals arrive (echoing the original timestamp).
+    raw.send({ seq: 5001, ack: 1001 + 5 * 1448, flags: TCP_ACK, ts: [101, originalTs] });
+    expect(ep.stats.spuriousTimeouts).toBe(1);
+    expect(ep.info().cwnd).toBeGreaterThanOrEqual(cwnd);
+    expect(raw.take().filter((x) => x.data.length > 0 && x.h.seq < 1001 + 10 * 1448)).toEqual([]); // nothing resent
+    raw.send({ seq: 5001, ack: 1001 + 10 * 1448, flags: TCP_ACK, ts: [102, originalTs] });
+    expect(ep.sequence.sndUna).toBe(1001 + 10 * 1448);
+  });
+
   it('after an idle period longer than the RTO the window restarts at the initial window (RFC 5681 §4.1)', () => {
     const raw = new Raw({ config: { receiveBufferSize: 1 << 20, sendBufferSize: 1 << 20, initialBufferSize: 1 << 20 } });
     const { ep } = establishPassive(raw, 5000, { mss: 1460 });

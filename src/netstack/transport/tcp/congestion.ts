@@ -62,6 +62,7 @@ export class NewReno implements CongestionControl {
   }
 
   onTimeout(_now: number, flight: number): void {
+    this.saved = [this.cwnd, this.ssthresh];
     this.ssthresh = Math.max(flight >>> 1, 2 * this.mss);
     this.cwnd = this.mss;
     this.bytesAcked = 0;

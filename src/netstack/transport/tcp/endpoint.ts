@@ -133,6 +133,7 @@ export interface TcpEndpointStats {
   challengeAcks: number;
   windowProbes: number;
   spuriousRecoveries: number;
+  spuriousTimeouts: number;
   lostRetransmits: number;
   tailProbes: number;
 }
@@ -203,6 +204,7 @@ export class TcpEndpoint implements TcpEndpointId {
     challengeAcks: 0,
     windowProbes: 0,
     spuriousRecoveries: 0,
+    spuriousTimeouts: 0,
     lostRetransmits: 0,
     tailProbes: 0,
   };
@@ -254,6 +256,8 @@ export class TcpEndpoint implements TcpEndpointId {
   /** Eifel (RFC 3522): TSval of our first retransmission in this recovery; -1 when not armed. */
   private undoTsVal = -1;
   private undoSeq = 0;
+  /** The armed Eifel check is for a retransmission timeout rather than a fast recovery. */
+  private undoAfterTimeout = false;
   /** SND.MAX when we last retransmitted: SACKs for data above it prove earlier retransmissions lost. */
   private rxtMark = 0;
   /** Tail loss probe (RFC 8985 §7) in flight: SND.MAX when it was sent, -1 when none. */
@@ -872,6 +876,12 @@ export class TcpEndpoint implements TcpEndpointId {
           // Recovery goes on (other holes may be real losses), at the old window.
           this.stats.spuriousRecoveries++;
           cc.undo();
+          if (this.undoAfterTimeout) {
+            // A spurious timeout (a delay spike): the originals are still in
+            // flight, so resume with new data instead of going back (RFC 4015).
+            this.stats.spuriousTimeouts++;
+            if (seqLT(this.sndNxt, this.sndMax)) this.sndNxt = this.sndMax;
+          }
         }
         this.undoTsVal = -1;
       }
@@ -1186,6 +1196,7 @@ export class TcpEndpoint implements TcpEndpointId {
         if (this.forceRetransmit && this.tsOk && hole === this.sndUna) {
           this.undoTsVal = (now + this.tsOffset) >>> 0;
           this.undoSeq = hole;
+          this.undoAfterTimeout = false;
         }
         this.emitData(hole, len, fin, now);
         this.stats.retransmits++;
@@ -1477,7 +1488,13 @@ export class TcpEndpoint implements TcpEndpointId {
     }
     const cc = this.cc!;
     cc.onTimeout(now, seqDiff(this.sndMax, this.sndUna));
-    this.undoTsVal = -1;
+    // Eifel for timeouts: only the first one in a row can be undone (later
+    // ones follow retransmissions of the same data).
+    if (this.tsOk && this.retxCount === 1) {
+      this.undoTsVal = (now + this.tsOffset) >>> 0;
+      this.undoSeq = this.sndUna;
+      this.undoAfterTimeout = true;
+    } else this.undoTsVal = -1;
     this.tlpHigh = -1;
     this.forcedLostValid = false;
     this.recover = this.sndMax;
