@@ -696,6 +696,22 @@ describe('data path details', () => {
     expect(ep.sequence.sndUna).toBe(1001 + 10 * 1448);
   });
 
+  it('an application-limited sender does not grow its window', () => {
+    const raw = new Raw();
+    const { ep } = establishPassive(raw, 5000, { mss: 1460 });
+    ep.setNoDelay(true);
+    const cwnd = ep.info().cwnd;
+    let seq = 1001;
+    for (let i = 0; i < 50; i++) {
+      ep.write(new Uint8Array(100)); // one small message per round trip
+      raw.take();
+      seq += 100;
+      raw.advance(10);
+      raw.send({ seq: 5001, ack: seq, flags: TCP_ACK });
+    }
+    expect(ep.info().cwnd).toBe(cwnd);
+  });
+
   it('after an idle period longer than the RTO the window restarts at the initial window (RFC 5681 §4.1)', () => {
     const raw = new Raw({ config: { receiveBufferSize: 1 << 20, sendBufferSize: 1 << 20, initialBufferSize: 1 << 20 } });
     const { ep } = establishPassive(raw, 5000, { mss: 1460 });

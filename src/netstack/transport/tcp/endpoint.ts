@@ -900,7 +900,10 @@ export class TcpEndpoint implements TcpEndpointId {
         }
       } else {
         this.dupAcks = 0;
-        if (dataAcked > 0) cc.onAck(dataAcked, now, this.srtt);
+        // Grow only when the window was in use (RFC 7661 / RFC 9438 §5.8):
+        // an application-limited sender must not inflate cwnd it never tested.
+        const flightBefore = seqDiff(this.sndMax, this.sndUna) + dataAcked;
+        if (dataAcked > 0 && 2 * flightBefore >= cc.cwnd) cc.onAck(dataAcked, now, this.srtt);
       }
       if (this.writeBlocked && ring && ring.free > 0) {
         this.writeBlocked = false;
