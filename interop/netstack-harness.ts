@@ -249,6 +249,11 @@ export class TunStack {
     return { inbound: this.impairIn, outbound: this.impairOut };
   }
 
+  /** Packets the kernel dropped on its way into our stack (TUN queue full while we were busy). */
+  kernelTxDropped(): number {
+    return Number(this.ns.exec(['cat', `/sys/class/net/${this.dev}/statistics/tx_dropped`]).stdout.trim());
+  }
+
   /** Runs argv inside the namespace (blocking: only for setup, never while traffic must flow). */
   nsRun(argv: string[]): void {
     this.ns.exec(argv);
@@ -414,4 +419,91 @@ export function stackEcho(ep: TcpEndpoint, onDone: (ok: boolean) => void): void 
   // Data (even the FIN) may have come with the handshake, before these callbacks existed.
   echo();
   if (ep.peerClosed) ep.onEnd();
+}
+
+/**
+ * Linux ↔ Linux through this process: two namespaces, each with a TUN
+ * (10.79.0.1 and 10.79.0.2 on one /24), packets copied between the TUNs —
+ * optionally through the same DelayLine impairment the stack cases use, so
+ * Linux's own behaviour on that path is the reference.
+ */
+export class TunRelay {
+  readonly a: Netns;
+  readonly b: Netns;
+  static readonly ADDR_A = '10.79.0.1';
+  static readonly ADDR_B = '10.79.0.2';
+  private readonly tunA: TunDevice;
+  private readonly tunB: TunDevice;
+  private ab: DelayLine | null = null;
+  private ba: DelayLine | null = null;
+  private closed = false;
+
+  constructor() {
+    const id = suffix();
+    this.a = new Netns(`wgts-nsr-a-${id}`);
+    this.b = new Netns(`wgts-nsr-b-${id}`);
+    run(['ip', 'netns', 'add', this.a.name]);
+    run(['ip', 'netns', 'add', this.b.name]);
+    const made: TunDevice[] = [];
+    try {
+      for (const [ns, dev, address] of [
+        [this.a, `wgrla${id}`, TunRelay.ADDR_A],
+        [this.b, `wgrlb${id}`, TunRelay.ADDR_B],
+      ] as const) {
+        made.push(new TunDevice({ name: dev, batch: 64 }));
+        run(['ip', 'link', 'set', 'dev', dev, 'netns', ns.name]);
+        ns.exec(['ip', 'link', 'set', 'lo', 'up']);
+        ns.exec(['ip', 'link', 'set', 'dev', dev, 'mtu', '1500', 'up']);
+        ns.exec(['ip', 'addr', 'add', `${address}/24`, 'dev', dev]);
+      }
+    } catch (e) {
+      for (const t of made) t.close();
+      this.a.destroy();
+      this.b.destroy();
+      throw e;
+    }
+    this.tunA = made[0]!;
+    this.tunB = made[1]!;
+    this.tunA.start((batch) => {
+      for (let i = 0; i < batch.count; i++) {
+        const p = new Uint8Array(batch.packet(i));
+        if (this.ab) this.ab.push(p);
+        else this.tunB.write(p);
+      }
+    });
+    this.tunB.start((batch) => {
+      for (let i = 0; i < batch.count; i++) {
+        const p = new Uint8Array(batch.packet(i));
+        if (this.ba) this.ba.push(p);
+        else this.tunA.write(p);
+      }
+    });
+  }
+
+  /** Impairs a → b and b → a (null: direct). */
+  impair(ab: ImpairOptions | null, ba: ImpairOptions | null): { ab: DelayLine | null; ba: DelayLine | null } {
+    this.ab?.stop();
+    this.ba?.stop();
+    this.ab = ab ? new DelayLine(ab, (p) => void this.tunB.write(p)) : null;
+    this.ba = ba ? new DelayLine(ba, (p) => void this.tunA.write(p)) : null;
+    return { ab: this.ab, ba: this.ba };
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.ab?.stop();
+    this.ba?.stop();
+    this.tunA.close();
+    this.tunB.close();
+    this.a.destroy();
+    this.b.destroy();
+  }
+}
+
+/** Linux's TCP RetransSegs in a namespace (/proc/net/snmp). */
+export function kernelRetransmits(ns: Netns): number {
+  const lines = ns.exec(['cat', '/proc/net/snmp']).stdout.split('\n').filter((l) => l.startsWith('Tcp:'));
+  const names = lines[0]!.split(/\s+/);
+  return Number(lines[1]!.split(/\s+/)[names.indexOf('RetransSegs')]);
 }

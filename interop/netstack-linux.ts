@@ -25,14 +25,18 @@ import {
   TEMP4,
   TEMP6,
   NIC,
+  TunRelay,
   TunStack,
   addr,
+  kernelRetransmits,
   ready,
   resultOf,
   stackEcho,
   stackSink,
   stackSource,
   within,
+  PEER_SCRIPT,
+  type ImpairOptions,
   type TransferResult,
 } from './netstack-harness.js';
 
@@ -113,11 +117,13 @@ function sameTransfer(what: string, from: TransferResult, to: TransferResult, by
 /** Kernel client sends to a stack listener. */
 async function kernelToStack(h: TunStack, target: string, port: number, bytes: number, ms: number): Promise<string> {
   const a = acceptOne(h, port);
+  const drops0 = h.kernelTxDropped();
   const client = h.peer(['send', target, String(port), String(bytes)]);
   try {
     const sink = within(a.conn.then(stackSink), ms, 'stack sink');
     const [sent, got] = await Promise.all([resultOf<TransferResult>(client, ms, 'kernel sender'), sink]);
-    return sameTransfer('kernel→stack', sent, got, bytes);
+    const drops = h.kernelTxDropped() - drops0;
+    return sameTransfer('kernel→stack', sent, got, bytes) + (drops > 0 ? `; kernel TUN queue dropped ${drops}` : '');
   } finally {
     a.close();
     client.stop();
@@ -171,11 +177,21 @@ async function stackClientReceives(h: TunStack, target: string, port: number, by
   }
 }
 
-/** Linux's TCP RetransSegs in the namespace (/proc/net/snmp). */
-function kernelRetransmits(h: TunStack): number {
-  const lines = h.ns.exec(['cat', '/proc/net/snmp']).stdout.split('\n').filter((l) => l.startsWith('Tcp:'));
-  const names = lines[0]!.split(/\s+/);
-  return Number(lines[1]!.split(/\s+/)[names.indexOf('RetransSegs')]);
+/** Linux → Linux through the same in-process impairment (information, not a pass/fail figure). */
+async function linuxReference(ab: ImpairOptions, ba: ImpairOptions, bytes: number): Promise<string> {
+  const relay = new TunRelay();
+  try {
+    const lines = relay.impair(ab, ba);
+    const sink = relay.b.bg([process.execPath, PEER_SCRIPT, 'sink', '5199']);
+    await ready(sink);
+    const rtx0 = kernelRetransmits(relay.a);
+    const send = relay.a.bg([process.execPath, PEER_SCRIPT, 'send', TunRelay.ADDR_B, '5199', String(bytes)]);
+    const [sent, got] = await Promise.all([resultOf<TransferResult>(send, 70_000, 'reference sender'), resultOf<TransferResult>(sink, 70_000, 'reference sink')]);
+    const detail = sameTransfer('reference', sent, got, bytes);
+    return `${lines.ab!.stats.dropped} data / ${lines.ba!.stats.dropped} ACK packets dropped, Linux retransmitted ${kernelRetransmits(relay.a) - rtx0}: ${detail}`;
+  } finally {
+    relay.close();
+  }
 }
 
 function which(tool: string): boolean {
@@ -394,15 +410,16 @@ test(`tcp lossy path (loss 1%, delay 20 ms, reorder 25%), ${LOSSY / MB} MiB each
   const imp = { loss: 0.01, delayMs: 20, reorder: 0.25 };
   try {
     let lines = h.impair(haveNetem ? null : { ...imp, seed: 7 }, { ...imp, seed: 11 });
-    const rtx0 = kernelRetransmits(h);
+    const rtx0 = kernelRetransmits(h.ns);
     const up = await kernelToStack(h, STACK4, 5101, LOSSY, 70_000);
-    const upDrops = `${haveNetem ? 'netem' : lines.inbound!.stats.dropped} data / ${lines.outbound!.stats.dropped} ACK packets dropped, Linux retransmitted ${kernelRetransmits(h) - rtx0}`;
+    const upDrops = `${haveNetem ? 'netem' : lines.inbound!.stats.dropped} data / ${lines.outbound!.stats.dropped} ACK packets dropped, Linux retransmitted ${kernelRetransmits(h.ns) - rtx0}`;
     lines = h.impair(haveNetem ? null : { ...imp, seed: 13 }, { ...imp, seed: 17 });
     const down = await stackClientSends(h, KERNEL4, 5102, LOSSY, 70_000);
     const downDrops = `${lines.outbound!.stats.dropped} data / ${haveNetem ? 'netem' : lines.inbound!.stats.dropped} ACK packets dropped`;
     assert(lines.outbound!.stats.dropped > 0, 'the impairment dropped nothing: the test did not test loss');
     const where = haveNetem ? 'netem kernel→stack + in-process stack→kernel' : 'in-process both ways (no sch_netem in this kernel)';
-    return `${where}; up (${upDrops}): ${up}; down (${downDrops}): ${down}`;
+    const ref = await linuxReference({ ...imp, seed: 7 }, { ...imp, seed: 11 }, LOSSY);
+    return `${where}; up (${upDrops}): ${up}; down (${downDrops}): ${down}; reference Linux→Linux through the same impairment: ${ref}`;
   } finally {
     h.impair(null, null);
     if (haveNetem) spawnSync('ip', ['netns', 'exec', h.ns.name, 'tc', 'qdisc', 'del', 'dev', h.dev, 'root']);
@@ -550,6 +567,7 @@ test('tcp SYN flood through the kernel does not stop an established transfer', 1
   };
   try {
     // A time-bounded transfer: the flood runs through all but its first moments.
+    const drops0 = h.kernelTxDropped();
     const client = h.peer(['send', STACK4, String(port), '0', String(seconds)]);
     // Start the flood once the transfer is under way.
     const t0 = Date.now();
@@ -564,7 +582,7 @@ test('tcp SYN flood through the kernel does not stop an established transfer', 1
     flooding = false;
     await floodDone;
     const lateGot = await within(lateSinks[0] ?? Promise.reject(new Error('late connection not accepted')), 10_000, 'late sink');
-    const detail = sameTransfer('bulk under flood', sent, got, sent.bytes);
+    const detail = sameTransfer('bulk under flood', sent, got, sent.bytes) + `; kernel TUN queue dropped ${h.kernelTxDropped() - drops0}`;
     sameTransfer('connection during flood', lateSent, lateGot, MB);
     assert(synsDuring > 1000, `only ${synsDuring} flood SYNs reached the stack during the transfer`);
     assertEqual(lateAccepted, 1, 'late connections accepted');
