@@ -12,9 +12,10 @@ import { readFileSync } from 'node:fs';
 
 const PEERS = QUICK ? 2_000 : 10_000;
 
-function config(privateKey: string, port: number): string {
+/** A wg setconf file with `peers` random peers, each with an endpoint, a /32 and a /128. */
+export function config(privateKey: string, port: number, peers = PEERS): string {
   const lines = ['[Interface]', `PrivateKey = ${privateKey}`, `ListenPort = ${port}`, ''];
-  for (let i = 0; i < PEERS; i++) {
+  for (let i = 0; i < peers; i++) {
     const pub = randomBytes(32);
     pub[31]! &= 0x7f;
     lines.push(

@@ -3,6 +3,7 @@
  *   node dist/bench/profile.js device [backend]  → Device encrypt/decrypt micro bench under --cpu-prof
  *   node dist/bench/profile.js tun [seconds]     → a wireguard-ts daemon (--cpu-prof) under iperf3
  *                                                   TCP, each direction, against wireguard-go (root)
+ *   node dist/bench/profile.js setconf [peers]   → a wireguard-ts daemon (--cpu-prof) during `wg setconf` of 10 000 peers (root)
  *   node dist/bench/profile.js summary FILE      → summarise an existing .cpuprofile
  * Profiles are kept in a temporary directory whose path is printed.
  */
@@ -13,6 +14,7 @@ import { join } from 'node:path';
 import { Topology } from '../interop/topology.js';
 import { sleep } from '../interop/lib.js';
 import { ROOT } from './lib.js';
+import { config } from './daemon-peers.js';
 
 interface ProfileNode {
   id: number;
@@ -64,14 +66,48 @@ function profileDevice(backend: string): void {
   for (const l of summarize(file!)) console.log(l);
 }
 
-async function profileTun(seconds: number): Promise<void> {
-  const dir = mkdtempSync(join(tmpdir(), 'wgts-prof-'));
+/** A topology whose side B runs wireguard-ts under --cpu-prof writing into `dir`. */
+function profiledTopology(dir: string): Topology {
   // --cpu-prof is not allowed in NODE_OPTIONS: a wrapper on the topology's PATH
   // starts the daemon with it, and the daemon re-spawns itself with process.execArgv.
   const topo = new Topology('wireguard-go', 'wireguard-ts-prof');
+  const wrapper = join(topo.binDir, 'wireguard-ts-prof');
+  writeFileSync(wrapper, `#!/bin/sh\nexec "${process.execPath}" --cpu-prof --cpu-prof-dir="${dir}" "${join(ROOT, 'bin', 'wireguard-ts')}" "$@"\n`, { mode: 0o755 });
+  return topo;
+}
+
+/** Stops B's daemon with SIGTERM (it exits through process.exit, which writes the profile) and prints the summary. */
+async function finishProfile(topo: Topology, dir: string, n: number): Promise<void> {
+  process.kill(topo.b.pid!, 'SIGTERM');
+  await topo.waitGone(topo.b, 10_000);
+  await sleep(500);
+  topo.destroy();
+  const [file] = newest(dir);
+  if (!file) throw new Error(`no profile written in ${dir}`);
+  console.log(`\nprofile ${file}`);
+  for (const l of summarize(file, n)) console.log(l);
+}
+
+async function profileSetconf(peers: number): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'wgts-prof-'));
+  const topo = profiledTopology(dir);
   try {
-    const wrapper = join(topo.binDir, 'wireguard-ts-prof');
-    writeFileSync(wrapper, `#!/bin/sh\nexec "${process.execPath}" --cpu-prof --cpu-prof-dir="${dir}" "${join(ROOT, 'bin', 'wireguard-ts')}" "$@"\n`, { mode: 0o755 });
+    topo.createNetwork();
+    topo.startImpl(topo.b);
+    const file = topo.writeConf('peers', config(readFileSync(topo.b.privateKeyFile, 'utf8').trim(), topo.b.port, peers));
+    const t0 = performance.now();
+    topo.b.ns.exec(['wg', 'setconf', topo.b.iface, file], { timeoutMs: 120_000 });
+    console.log(`wg setconf of ${peers} peers: ${(performance.now() - t0).toFixed(0)} ms`);
+    await finishProfile(topo, dir, 30);
+  } finally {
+    topo.destroy();
+  }
+}
+
+async function profileTun(seconds: number): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'wgts-prof-'));
+  const topo = profiledTopology(dir);
+  try {
     topo.createNetwork();
     topo.startImpl(topo.a);
     topo.startImpl(topo.b);
@@ -86,17 +122,10 @@ async function profileTun(seconds: number): Promise<void> {
       const j = JSON.parse(r.stdout) as { end: { sum_received: { bits_per_second: number } } };
       console.log(`iperf3 ${reverse ? 'receive' : 'send'}: ${(j.end.sum_received.bits_per_second / 1e6).toFixed(0)} Mbit/s`);
     }
-    // SIGTERM: the daemon exits through process.exit, which writes the profile.
-    process.kill(topo.b.pid!, 'SIGTERM');
-    await topo.waitGone(topo.b, 10_000);
-    await sleep(500);
+    await finishProfile(topo, dir, 30);
   } finally {
     topo.destroy();
   }
-  const [file] = newest(dir);
-  if (!file) throw new Error(`no profile written in ${dir}`);
-  console.log(`\nprofile ${file}`);
-  for (const l of summarize(file, 30)) console.log(l);
 }
 
 const isMain = process.argv[1]?.endsWith('/profile.js') ?? false;
@@ -104,9 +133,10 @@ if (isMain) {
   const [, , what, arg] = process.argv;
   if (what === 'device') profileDevice(arg ?? 'node');
   else if (what === 'tun') await profileTun(Number(arg ?? 8));
+  else if (what === 'setconf') await profileSetconf(Number(arg ?? 10_000));
   else if (what === 'summary') for (const l of summarize(arg!, 40)) console.log(l);
   else {
-    console.error('usage: profile.js device [node|noble] | tun [seconds] | summary FILE');
+    console.error('usage: profile.js device [native|node|noble] | tun [seconds] | setconf [peers] | summary FILE');
     process.exit(2);
   }
 }
