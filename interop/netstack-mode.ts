@@ -80,7 +80,6 @@ function cleanup(): void {
     rmSync(`/var/run/wireguard/${name}.sock`, { force: true });
     rmSync(`/var/run/wireguard/${name}.pid`, { force: true });
   }
-  if (process.env.NETSTACK_MODE_DEBUG) for (const f of ['peer.log', 'hub.log']) if (existsSync(join(tmp, f))) process.stdout.write(`# --- ${f}\n${readFileSync(join(tmp, f), 'utf8')}`);
   rmSync(tmp, { recursive: true, force: true });
 }
 function safeKill(pid: number, sig: NodeJS.Signals): void {
@@ -598,7 +597,12 @@ test('[Netstack] Forward = true hub (wgts up): two wireguard-go peers ping each 
     assert(p && p.latestHandshake > 0 && p.rx > 0 && p.tx > 0, `hub: peer ${label} ${JSON.stringify(p)}`);
   }
   assert(hubProc && hubProc.child.exitCode === null, 'hub still running');
-  return `ping 10/10 both ways, ${bytes / MB} MiB A → C sha256 ${h1!.slice(0, 12)}… equal`;
+  // `wgts down NAME` stops the `wgts up` process cleanly (exit 0, socket and pid file gone).
+  run([process.execPath, WGTS_BIN, 'down', IF.hub], { timeoutMs: 10_000 });
+  const end = await within(hubProc.finished, 10_000, 'hub exit after wgts down');
+  assertEqual(end.code, 0, `hub exit code (${end.stderr.trim().split('\n').pop()})`);
+  assert(!existsSync(`/var/run/wireguard/${IF.hub}.sock`) && !existsSync(`/var/run/wireguard/${IF.hub}.pid`), 'hub socket or pid file left behind');
+  return `ping 10/10 both ways, ${bytes / MB} MiB A → C sha256 ${h1!.slice(0, 12)}… equal; wgts down → exit 0`;
 });
 
 test('measure: netstack mode vs a wireguard-go ↔ wireguard-go kernel-TUN pair (TCP both ways, ping RTT)', 240_000, async () => {
@@ -681,6 +685,7 @@ async function main(): Promise<number> {
     }
   }
   for (const m of measurements) console.log(`# ${m}`);
+  if (process.env.NETSTACK_MODE_DEBUG) for (const f of ['peer.log', 'hub.log']) if (existsSync(join(tmp, f))) process.stdout.write(`# --- ${f}\n${readFileSync(join(tmp, f), 'utf8').replace(/^/gm, '#   ')}\n`);
   console.log(`${passed} passed, ${failed} failed`);
   return failed === 0 ? 0 : 1;
 }
