@@ -23,6 +23,7 @@ import {
 import { createCongestionControl, initialWindow, type CongestionControl } from './congestion.js';
 import type { TcpConfig } from './config.js';
 import { RECV_REJECTED, RecvRing, SendRing } from './ring.js';
+import { RtoEstimator } from './rto.js';
 import { SackScoreboard } from './scoreboard.js';
 import { seqAdd, seqDiff, seqGE, seqGT, seqInRange, seqLE, seqLT, seqMax } from './seq.js';
 
@@ -273,10 +274,7 @@ export class TcpEndpoint implements TcpEndpointId {
   private readonly reordering = 3;
 
   // ---- RTT / RTO
-  private srtt = 0;
-  private rttvar = 0;
-  private rto: number;
-  private backoff = 0;
+  private readonly rtt: RtoEstimator;
   private rtTiming = false;
   private rtSeq = 0;
   private rtTime = 0;
@@ -338,7 +336,7 @@ export class TcpEndpoint implements TcpEndpointId {
     // mtuPayload = route MTU minus the IP header: room for TCP header + data.
     this.advMss = Math.max(64, Math.min(65495, mtuPayload - 20));
     this.noDelay = config.noDelay;
-    this.rto = config.initialRto;
+    this.rtt = new RtoEstimator(config.minRto, config.maxRto, config.initialRto);
     this.keepAliveIdle = config.keepAliveIdleMs;
     this.offerSack = config.sack;
     this.offerTs = config.timestamps;
@@ -485,9 +483,9 @@ export class TcpEndpoint implements TcpEndpointId {
       state: this.stateName,
       cwnd: this.cc ? this.cc.cwnd : 0,
       ssthresh: this.cc ? this.cc.ssthresh : 0,
-      srtt: this.srtt,
-      rttvar: this.rttvar,
-      rto: this.rto,
+      srtt: this.rtt.srtt,
+      rttvar: this.rtt.rttvar,
+      rto: this.rtt.rto,
       mss: this.sendMss,
       sndWnd: this.sndWnd,
       rcvWnd: this.rcvRoom(),
@@ -584,7 +582,7 @@ export class TcpEndpoint implements TcpEndpointId {
     this.emit(this.iss, flags, 0, now);
     if (seqLE(this.sndNxt, this.iss)) this.sndNxt = seqAdd(this.iss, 1);
     if (seqLE(this.sndMax, this.iss)) this.sndMax = seqAdd(this.iss, 1);
-    this.armRtx(TIMER_RTO, now + this.rto);
+    this.armRtx(TIMER_RTO, now + this.rtt.rto);
   }
 
   private enterEstablished(now: number): void {
@@ -592,8 +590,7 @@ export class TcpEndpoint implements TcpEndpointId {
     this.ensureRings();
     this.cc = createCongestionControl(this.config.congestion, this.sendMss);
     this.retxCount = 0;
-    this.backoff = 0;
-    this.updateRto();
+    this.rtt.resetBackoff();
     if (this.keepAlive) this.kaDeadline = now + this.keepAliveIdle;
     this.events |= EV_CONNECT;
     if (this.passive) this.host.established(this);
@@ -633,9 +630,9 @@ export class TcpEndpoint implements TcpEndpointId {
       this.sndUna = h.ack;
       if (this.tsOk && h.tsEcr !== 0) {
         const sample = (((now + this.tsOffset) >>> 0) - h.tsEcr) >>> 0;
-        if (sample < 0x7fffffff) this.rttSample(sample, now);
+        if (sample < 0x7fffffff) this.rtt.sample(sample);
       }
-      else if (this.retxCount === 0) this.rttSample(now - this.rtTimeSyn, now);
+      else if (this.retxCount === 0) this.rtt.sample(now - this.rtTimeSyn);
     }
     this.sndWnd = h.window;
     this.maxSndWnd = this.sndWnd;
@@ -732,7 +729,7 @@ export class TcpEndpoint implements TcpEndpointId {
         this.sndWl1 = h.seq;
         this.sndWl2 = h.ack;
         this.rcvAdv = seqMax(this.rcvAdv, this.rcvNxt);
-        if (!this.tsOk && this.retxCount === 0) this.rttSample(now - this.rtTimeSyn, now);
+        if (!this.tsOk && this.retxCount === 0) this.rtt.sample(now - this.rtTimeSyn);
         this.enterEstablished(now);
       } else {
         this.emitRaw(h.ack, 0, TCP_RST, now);
@@ -846,10 +843,10 @@ export class TcpEndpoint implements TcpEndpointId {
       // RTT sample (RFC 7323 timestamps, or one timed segment per RTT per Karn).
       if (this.tsOk && h.hasTimestamp && h.tsEcr !== 0) {
         const sample = (((now + this.tsOffset) >>> 0) - h.tsEcr) >>> 0;
-        if (sample < 0x7fffffff) this.rttSample(sample, now);
+        if (sample < 0x7fffffff) this.rtt.sample(sample);
       } else if (this.rtTiming && seqGT(ack, this.rtSeq)) {
         this.rtTiming = false;
-        this.rttSample(now - this.rtTime, now);
+        this.rtt.sample(now - this.rtTime);
       }
       const ring = this.sendRing;
       let dataAcked = ring ? seqDiff(ack, this.dataStart) : 0;
@@ -864,10 +861,7 @@ export class TcpEndpoint implements TcpEndpointId {
       if (seqLT(this.highRxt, ack)) this.highRxt = ack;
       this.scoreboard.advance(ack);
       this.retxCount = 0;
-      if (this.backoff > 0) {
-        this.backoff = 0;
-        this.updateRto();
-      }
+      this.rtt.resetBackoff();
       if (this.undoTsVal >= 0 && seqGT(ack, this.undoSeq)) {
         // The first ACK covering the first retransmission: if it echoes a
         // timestamp older than that retransmission, the original arrived and
@@ -903,7 +897,7 @@ export class TcpEndpoint implements TcpEndpointId {
         // Grow only when the window was in use (RFC 7661 / RFC 9438 §5.8):
         // an application-limited sender must not inflate cwnd it never tested.
         const flightBefore = seqDiff(this.sndMax, this.sndUna) + dataAcked;
-        if (dataAcked > 0 && 2 * flightBefore >= cc.cwnd) cc.onAck(dataAcked, now, this.srtt);
+        if (dataAcked > 0 && 2 * flightBefore >= cc.cwnd) cc.onAck(dataAcked, now, this.rtt.srtt);
       }
       if (this.writeBlocked && ring && ring.free > 0) {
         this.writeBlocked = false;
@@ -941,8 +935,7 @@ export class TcpEndpoint implements TcpEndpointId {
       if (wnd > 0 && this.timerMode === TIMER_PERSIST) {
         this.timerMode = TIMER_NONE;
         this.rtxDeadline = Infinity;
-        this.backoff = 0;
-        this.updateRto();
+        this.rtt.resetBackoff();
       }
     }
 
@@ -994,27 +987,6 @@ export class TcpEndpoint implements TcpEndpointId {
   }
 
   private rtTimeSyn = 0;
-
-  private rttSample(r: number, now: number): void {
-    void now;
-    if (r < 0) return;
-    if (r === 0) r = 1;
-    if (this.srtt === 0) {
-      this.srtt = r;
-      this.rttvar = r / 2;
-    } else {
-      this.rttvar = 0.75 * this.rttvar + 0.25 * Math.abs(this.srtt - r);
-      this.srtt = 0.875 * this.srtt + 0.125 * r;
-    }
-    this.updateRto();
-  }
-
-  private updateRto(): void {
-    const base = this.srtt === 0 ? this.config.initialRto : this.srtt + Math.max(1, 4 * this.rttvar);
-    let rto = Math.max(this.config.minRto, base);
-    for (let i = 0; i < this.backoff && rto < this.config.maxRto; i++) rto *= 2;
-    this.rto = Math.min(rto, this.config.maxRto);
-  }
 
   private receiveData(seq: number, data: Uint8Array, now: number): void {
     const ring = this.recvRing!;
@@ -1210,7 +1182,7 @@ export class TcpEndpoint implements TcpEndpointId {
       }
       this.forceRetransmit = false;
     }
-    if (this.sndUna === this.sndMax && this.lastDataSent >= 0 && now - this.lastDataSent > this.rto) {
+    if (this.sndUna === this.sndMax && this.lastDataSent >= 0 && now - this.lastDataSent > this.rtt.rto) {
       // Idle for more than an RTO: the ACK clock is gone, do not burst the old window (RFC 5681 §4.1).
       const iw = initialWindow(this.sendMss);
       if (cc.cwnd > iw) cc.cwnd = iw;
@@ -1269,7 +1241,7 @@ export class TcpEndpoint implements TcpEndpointId {
       const dataEnd = seqAdd(this.dataStart, ring.length);
       const waiting = seqGT(dataEnd, this.sndNxt) || (this.finQueued && seqLE(this.sndNxt, this.finSeq));
       if (waiting && seqDiff(seqAdd(this.sndUna, this.sndWnd), this.sndNxt) <= 0) {
-        this.armRtx(TIMER_PERSIST, now + this.rto);
+        this.armRtx(TIMER_PERSIST, now + this.rtt.rto);
       }
     }
   }
@@ -1464,8 +1436,7 @@ export class TcpEndpoint implements TcpEndpointId {
     const s = this.state;
     this.stats.timeouts++;
     this.retxCount++;
-    this.backoff++;
-    this.updateRto();
+    this.rtt.backOff();
     if (s === S.SYN_SENT || s === S.SYN_RECEIVED) {
       if (this.retxCount > this.config.synRetries) {
         if (this.passive) this.toClosed(null, false);
@@ -1512,7 +1483,7 @@ export class TcpEndpoint implements TcpEndpointId {
     this.highRxt = this.sndUna;
     this.rtTiming = false;
     this.output(now);
-    if (this.timerMode === TIMER_NONE) this.armRtx(TIMER_RTO, now + this.rto);
+    if (this.timerMode === TIMER_NONE) this.armRtx(TIMER_RTO, now + this.rtt.rto);
   }
 
   /**
@@ -1520,16 +1491,16 @@ export class TcpEndpoint implements TcpEndpointId {
    * about two RTTs when SACK can tell us what the probe uncovers, else the RTO.
    */
   private armLossTimer(now: number): void {
-    if (this.sackOk && !this.inRecovery && this.srtt > 0 && this.tlpHigh < 0) {
-      let pto = Math.max(2 * this.srtt, 10);
+    if (this.sackOk && !this.inRecovery && this.rtt.srtt > 0 && this.tlpHigh < 0) {
+      let pto = Math.max(2 * this.rtt.srtt, 10);
       // A single segment may wait for the peer's delayed-ACK timer.
       if (seqDiff(this.sndMax, this.sndUna) <= this.sendMss) pto += 200;
-      if (pto < this.rto) {
+      if (pto < this.rtt.rto) {
         this.armRtx(TIMER_TLP, now + pto);
         return;
       }
     }
-    this.armRtx(TIMER_RTO, now + this.rto);
+    this.armRtx(TIMER_RTO, now + this.rtt.rto);
   }
 
   /** No ACK for a while: send one segment (new data, or the last one again) to make the peer SACK the tail. */
@@ -1537,7 +1508,7 @@ export class TcpEndpoint implements TcpEndpointId {
     const s = this.state;
     const sending = s === S.ESTABLISHED || s === S.CLOSE_WAIT || s === S.FIN_WAIT_1 || s === S.CLOSING || s === S.LAST_ACK;
     if (this.sndUna === this.sndMax || this.inRecovery || !sending) {
-      if (this.sndUna !== this.sndMax) this.armRtx(TIMER_RTO, now + this.rto);
+      if (this.sndUna !== this.sndMax) this.armRtx(TIMER_RTO, now + this.rtt.rto);
       return;
     }
     this.stats.tailProbes++;
@@ -1567,7 +1538,7 @@ export class TcpEndpoint implements TcpEndpointId {
         this.rtTiming = false;
       }
     }
-    this.armRtx(TIMER_RTO, now + this.rto);
+    this.armRtx(TIMER_RTO, now + this.rtt.rto);
   }
 
   private onPersistTimeout(now: number): void {
@@ -1579,9 +1550,8 @@ export class TcpEndpoint implements TcpEndpointId {
     // Zero-window probe: an old sequence number makes the peer answer with its window.
     this.stats.windowProbes++;
     this.emit(seqAdd(this.sndUna, -1), TCP_ACK, 0, now);
-    this.backoff++;
-    this.updateRto();
-    this.armRtx(TIMER_PERSIST, now + this.rto);
+    this.rtt.backOff();
+    this.armRtx(TIMER_PERSIST, now + this.rtt.rto);
   }
 
   private onKeepAliveTimeout(now: number): void {
