@@ -24,7 +24,12 @@ interface Pair {
   topo: Topology;
   /** PIDs on B whose CPU counts as the stack under test. */
   bPids: number[];
+  /** Ends B's processes gracefully (a --cpu-prof profile is written on exit). */
+  stop?: () => Promise<void>;
 }
+
+/** Extra node flags for the netstack peer, e.g. BENCH_PEER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/p". */
+const PEER_NODE_ARGS = (process.env.BENCH_PEER_NODE_ARGS ?? '').split(' ').filter(Boolean);
 
 async function waitFor(get: () => string, what: string, ms: number): Promise<void> {
   const until = Date.now() + ms;
@@ -66,7 +71,7 @@ async function netstackPair(): Promise<Pair> {
     topo.configure(topo.a, topo.b, { endpoint: true });
     const a = topo.a;
     const b = topo.b;
-    const peer = b.ns.bg([process.execPath, PEER, b.privateKeyFile, String(b.port), `${b.inner4}/24`, a.publicKey, `${a.inner4}/32`, `${a.outer4}:${a.port}`, String(TCP_PORT)]);
+    const peer = b.ns.bg([process.execPath, ...PEER_NODE_ARGS, PEER, b.privateKeyFile, String(b.port), `${b.inner4}/24`, a.publicKey, `${a.inner4}/32`, `${a.outer4}:${a.port}`, String(TCP_PORT)]);
     let out = '';
     peer.child.stdout!.on('data', (d: string) => (out += d));
     try {
@@ -77,7 +82,15 @@ async function netstackPair(): Promise<Pair> {
     }
     const p = topo.ping(a, b.inner4, { count: 3, wait: 5 });
     if (p.received === 0) throw new Error(`wireguard-go ↔ netstack tunnel not up: ${p.out}`);
-    return { topo, bPids: [peer.child.pid!] };
+    const stop = async (): Promise<void> => {
+      try {
+        process.kill(peer.child.pid!, 'SIGTERM');
+      } catch {
+        return;
+      }
+      await Promise.race([peer.finished, sleep(5000)]);
+    };
+    return { topo, bPids: [peer.child.pid!], stop };
   } catch (e) {
     topo.destroy();
     throw e;
@@ -155,7 +168,10 @@ export async function benchNetstack(onRow: (r: Row) => void = () => {}): Promise
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
-    for (const p of pairs) p.topo.destroy();
+    for (const p of pairs) {
+      await p.stop?.();
+      p.topo.destroy();
+    }
   }
   return rows;
 }
