@@ -13,7 +13,7 @@
  */
 import { pathToFileURL } from 'node:url';
 import { Netns, run, suffix } from '../interop/lib.js';
-import { KERNEL4, STACK4, PEER_SCRIPT, TunStack, ready, resultOf, stackSink, stackSource, within, type TransferResult } from '../interop/netstack-harness.js';
+import { KERNEL4, STACK4, PEER_SCRIPT, TunStack, exitCleanlyOnSignals, ready, registerCleanup, resultOf, stackSink, stackSource, within, type TransferResult } from '../interop/netstack-harness.js';
 
 interface Measure {
   mbps: number;
@@ -72,6 +72,10 @@ async function veth(seconds: number): Promise<{ recv: Measure; send: Measure; ip
   const id = suffix();
   const a = new Netns(`wgts-vta-${id}`);
   const b = new Netns(`wgts-vtb-${id}`);
+  const unregister = registerCleanup(() => {
+    a.destroy();
+    b.destroy();
+  });
   try {
     run(['ip', 'netns', 'add', a.name]);
     run(['ip', 'netns', 'add', b.name]);
@@ -99,6 +103,7 @@ async function veth(seconds: number): Promise<{ recv: Measure; send: Measure; ip
     // The receiver is the counterpart of our receiving stack, the sender of our sending one.
     return { recv: { mbps: mbps(got), cpuUs: got.cpu, cpuPeer: sent.cpu }, send: { mbps: mbps(got), cpuUs: sent.cpu, cpuPeer: got.cpu }, iperf3 };
   } finally {
+    unregister();
     a.destroy();
     b.destroy();
   }
@@ -124,19 +129,11 @@ export async function benchTcpLinux(seconds = 8, rounds = 2): Promise<string[]> 
   let iperf3: number | null = null;
   for (let round = 0; round < rounds; round++) {
     const h = new TunStack();
-    const stop = (): void => {
-      h.close();
-      process.exit(130);
-    };
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
     try {
       up = best(up, await linuxToStack(h, seconds));
       down = best(down, await stackToLinux(h, seconds));
     } finally {
       h.close();
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
     }
     const ref = await veth(seconds);
     recv = best(recv, ref.recv);
@@ -157,6 +154,7 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   if (process.getuid?.() !== 0) {
     console.log('bench/tcp-linux: needs root (network namespaces, TUN); skipped');
   } else {
+    exitCleanlyOnSignals();
     const seconds = Number(process.argv[2] ?? '8');
     const rounds = Number(process.argv[3] ?? '2');
     for (const l of await benchTcpLinux(seconds, rounds)) console.log(l);

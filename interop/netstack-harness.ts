@@ -42,6 +42,37 @@ function recovery(ep: TcpEndpoint): TransferResult['tcp'] {
   return { retransmits: s.retransmits, timeouts: s.timeouts, fastRecoveries: s.fastRecoveries, outOfOrder: s.outOfOrder };
 }
 
+const cleanups = new Set<() => void>();
+
+/** Registers teardown for `closeAll` (signal handlers); returns the unregister function. */
+export function registerCleanup(fn: () => void): () => void {
+  cleanups.add(fn);
+  return () => void cleanups.delete(fn);
+}
+
+/** Tears down every namespace/TUN this process still has (SIGTERM/SIGINT paths). */
+export function closeAll(): void {
+  for (const fn of [...cleanups]) {
+    try {
+      fn();
+    } catch {
+      /* keep cleaning */
+    }
+  }
+  cleanups.clear();
+}
+
+/** Installs SIGTERM/SIGINT handlers that tear everything down, then run `last` and exit 130. */
+export function exitCleanlyOnSignals(last: (signal: string) => void = () => undefined): void {
+  for (const sig of ['SIGTERM', 'SIGINT'] as const) {
+    process.once(sig, () => {
+      closeAll();
+      last(sig);
+      process.exit(130);
+    });
+  }
+}
+
 /** Rejects after ms with a message naming what timed out. */
 export function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
@@ -152,6 +183,7 @@ export class TunStack {
   private closed = false;
   private impairIn: DelayLine | null = null;
   private impairOut: DelayLine | null = null;
+  private readonly unregister: () => void;
   /** Packets the stack wrote that the TUN refused. */
   get writeDropped(): number {
     return this.tun.stats.writeDropped;
@@ -164,6 +196,7 @@ export class TunStack {
     this.dev = `wgnsl${id}`;
     const mtu = opts.mtu ?? 1500;
     run(['ip', 'netns', 'add', this.ns.name]);
+    this.unregister = registerCleanup(() => this.close());
     try {
       this.tun = new TunDevice({ name: this.dev, batch: 64 });
       run(['ip', 'link', 'set', 'dev', this.dev, 'netns', this.ns.name]);
@@ -173,6 +206,7 @@ export class TunStack {
       ip(['addr', 'add', `${KERNEL4}/24`, 'dev', this.dev]);
       ip(['-6', 'addr', 'add', `${KERNEL6}/64`, 'dev', this.dev, 'nodad']);
     } catch (e) {
+      this.unregister();
       run(['ip', 'netns', 'del', this.ns.name], { allowFail: true });
       throw e;
     }
@@ -272,6 +306,7 @@ export class TunStack {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.unregister();
     if (this.timer) clearTimeout(this.timer);
     clearInterval(this.safety);
     this.impairIn?.stop();
@@ -437,14 +472,17 @@ export class TunRelay {
   private ab: DelayLine | null = null;
   private ba: DelayLine | null = null;
   private closed = false;
+  private readonly unregister: () => void;
 
   constructor() {
     const id = suffix();
     this.a = new Netns(`wgts-nsr-a-${id}`);
     this.b = new Netns(`wgts-nsr-b-${id}`);
+    const made: TunDevice[] = [];
+    // The constructor is synchronous: a signal handler only ever sees a finished relay.
+    this.unregister = registerCleanup(() => this.close());
     run(['ip', 'netns', 'add', this.a.name]);
     run(['ip', 'netns', 'add', this.b.name]);
-    const made: TunDevice[] = [];
     try {
       for (const [ns, dev, address] of [
         [this.a, `wgrla${id}`, TunRelay.ADDR_A],
@@ -457,6 +495,7 @@ export class TunRelay {
         ns.exec(['ip', 'addr', 'add', `${address}/24`, 'dev', dev]);
       }
     } catch (e) {
+      this.unregister();
       for (const t of made) t.close();
       this.a.destroy();
       this.b.destroy();
@@ -492,6 +531,7 @@ export class TunRelay {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.unregister();
     this.ab?.stop();
     this.ba?.stop();
     this.tunA.close();

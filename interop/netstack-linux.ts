@@ -28,6 +28,8 @@ import {
   TunRelay,
   TunStack,
   addr,
+  closeAll,
+  exitCleanlyOnSignals,
   kernelRetransmits,
   ready,
   resultOf,
@@ -620,14 +622,10 @@ async function main(): Promise<number> {
   let failed = 0;
   const selected = filter ? cases.filter((c) => c.name.includes(filter)) : cases;
   let h: TunStack | null = null;
-  const cleanup = (sig: string): void => {
-    h?.close();
-    console.log(`netstack-linux: ${sig}, namespace removed`);
+  exitCleanlyOnSignals((sig) => {
+    console.log(`netstack-linux: ${sig}, namespaces removed`);
     console.log(`${passed} passed, ${failed + 1} failed`);
-    process.exit(130);
-  };
-  process.once('SIGTERM', () => cleanup('SIGTERM'));
-  process.once('SIGINT', () => cleanup('SIGINT'));
+  });
   try {
     h = new TunStack({ tcp: { maxHalfOpen: 1024 } });
     for (const c of selected) {
@@ -646,7 +644,7 @@ async function main(): Promise<number> {
     failed++;
     console.log(`FAIL  setup: ${(e as Error).message}`);
   } finally {
-    h?.close();
+    closeAll();
   }
   console.log(`${passed} passed, ${failed} failed`);
   return failed === 0 ? 0 : 1;
