@@ -10,7 +10,9 @@
  * `ping`/`curl`/kernel TCP: who answers pings (own address, a third peer's
  * address only while that peer has a live session, nothing for uncovered
  * addresses), the counters against what ping saw, HTTP, bulk TCP with sha256
- * both ways, SOCKS5, the hub, `wg show` on our UAPI socket. Last, a measured
+ * both ways, SOCKS5, the hub, `wg show` on our UAPI socket, the quickstart
+ * (`wgts` with no arguments) reached by `wg-quick up` with its printed client
+ * config. Last, a measured
  * (not asserted) comparison with a wireguard-go ↔ wireguard-go pair.
  *
  * One line per case, then exactly `N passed, N failed`; exit 1 on failure.
@@ -54,6 +56,8 @@ const IF = {
   y: `wy${S}`, // anchor, in B
   wt: `wt${S}`, // wgts (embed API), UAPI name
   hub: `wh${S}`, // wgts up (hub), config basename = UAPI name
+  wq: `wq${S}`, // wg-quick in A with the quickstart's client config
+  qs: `ws${S}`, // the quickstart's UAPI name
 };
 const OUT_AB = { a: '192.168.80.1', b: '192.168.80.2' };
 const OUT_CB = { c: '192.168.81.1', b: '192.168.81.2' };
@@ -603,6 +607,47 @@ test('[Netstack] Forward = true hub (wgts up): two wireguard-go peers ping each 
   assertEqual(end.code, 0, `hub exit code (${end.stderr.trim().split('\n').pop()})`);
   assert(!existsSync(`/var/run/wireguard/${IF.hub}.sock`) && !existsSync(`/var/run/wireguard/${IF.hub}.pid`), 'hub socket or pid file left behind');
   return `ping 10/10 both ways, ${bytes / MB} MiB A → C sha256 ${h1!.slice(0, 12)}… equal; wgts down → exit 0`;
+});
+
+test('quickstart (wgts, no arguments) in B; wg-quick up in A with the printed client config: ping, status page, TCP and UDP echo', 60_000, async () => {
+  const home = join(tmp, 'qs-home');
+  const env = { ...process.env, HOME: home, XDG_CONFIG_HOME: '', WGTS_QUICKSTART_HOST: OUT_AB.b, WGTS_QUICKSTART_NAME: IF.qs, WGTS_QUICKSTART_PORT: '51840' };
+  const qs = nsB.bg([process.execPath, WGTS_BIN], env);
+  children.push(qs.child);
+  let out = '';
+  qs.child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  await waitFor(() => out.includes('Ready. Press Ctrl-C to stop.') || qs.child.exitCode !== null, 20_000, 'quickstart ready');
+  assert(qs.child.exitCode === null, `quickstart exited ${qs.child.exitCode}`);
+  const begin = '-----BEGIN WGTS CLIENT CONFIG-----';
+  const clientText = out.slice(out.indexOf(begin) + begin.length, out.indexOf('-----END WGTS CLIENT CONFIG-----')).trim() + '\n';
+  assert(clientText.includes(`Endpoint = ${OUT_AB.b}:51840`), `client config endpoint:\n${clientText}`);
+  const conf = join(tmp, `${IF.wq}.conf`);
+  writeFileSync(conf, clientText, { mode: 0o600 });
+  nsA.exec(['wg-quick', 'up', conf], { timeoutMs: 20_000, env: { ...process.env, WG_QUICK_USERSPACE_IMPLEMENTATION: 'wireguard-go' } });
+  try {
+    const r = ping(nsA, '10.77.0.1', 5, { interval: 0.2, wait: 2 });
+    assertEqual(`${r.received}/${r.sent}`, '5/5', `ping 10.77.0.1 (${r.out})`);
+    const nobody = ping(nsA, '10.77.0.50', 2, { interval: 0.2, wait: 1 });
+    assertEqual(nobody.received, 0, 'ping 10.77.0.50 (nobody there) must go unanswered');
+    const page = httpGet(nsA, 'http://10.77.0.1/status.json');
+    assertEqual(page.status, 200, 'status page HTTP status');
+    const st = JSON.parse(page.body) as { peers: { up: boolean }[]; stats: { icmp: Record<string, number> } };
+    assert(st.peers.length === 1 && st.peers[0]!.up, 'quickstart status: the client peer is not up');
+    assertEqual(st.stats.icmp[K.local], 5, `quickstart ${K.local}`);
+    assertEqual(st.stats.icmp[K.noRoute], 2, `quickstart ${K.noRoute}`);
+    const echo = `const net=require('net'),dgram=require('dgram');const t='echo-'+Date.now();let ok=0;const done=()=>{if(++ok===2){console.log('both');process.exit(0)}};
+const c=net.connect(7,'10.77.0.1',()=>c.write(t));let got='';c.on('data',d=>{got+=d;if(got===t){c.destroy();done()}});
+const u=dgram.createSocket('udp4');u.on('message',m=>{if(String(m)===t){u.close();done()}});const iv=setInterval(()=>u.send(t,7,'10.77.0.1'),300);iv.unref();u.send(t,7,'10.77.0.1');
+setTimeout(()=>{console.log('timeout tcp='+JSON.stringify(got));process.exit(1)},8000)`;
+    const e = nsA.exec([process.execPath, '-e', echo], { timeoutMs: 15_000, allowFail: true });
+    assertEqual(e.stdout.trim(), 'both', `TCP and UDP echo (${e.stderr.trim()})`);
+  } finally {
+    nsA.exec(['wg-quick', 'down', conf], { timeoutMs: 20_000, allowFail: true });
+  }
+  qs.child.kill('SIGTERM');
+  const end = await within(qs.finished, 10_000, 'quickstart exit');
+  assertEqual(end.code, 0, `quickstart exit code (${end.stderr.trim().split('\n').pop()})`);
+  return 'ping 5/5, unreachable 0/2, status page, TCP+UDP echo; SIGTERM → exit 0';
 });
 
 test('measure: netstack mode vs a wireguard-go ↔ wireguard-go kernel-TUN pair (TCP both ways, ping RTT)', 240_000, async () => {
