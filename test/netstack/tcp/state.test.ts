@@ -588,6 +588,20 @@ describe('data path details', () => {
     expect(Array.from(ep.read())).toEqual(Array.from(d));
   });
 
+  it('D-SACK (RFC 2883): a duplicate segment is reported once as the first SACK block', () => {
+    const raw = new Raw({ config: { sack: true } });
+    establishPassive(raw, 5000, { sackPermitted: true });
+    raw.send({ seq: 5001, ack: 1001, flags: TCP_ACK, data: new Uint8Array(100) });
+    raw.send({ seq: 5201, ack: 1001, flags: TCP_ACK, data: new Uint8Array(100) }); // out of order
+    raw.take();
+    raw.send({ seq: 5001, ack: 1001, flags: TCP_ACK, data: new Uint8Array(100) }); // duplicate
+    const [ack] = raw.take();
+    expect([ack!.h.ack, Array.from(ack!.h.sackBlocks.subarray(0, ack!.h.sackCount * 2))]).toEqual([5101, [5001, 5101, 5201, 5301]]);
+    raw.send({ seq: 5301, ack: 1001, flags: TCP_ACK, data: new Uint8Array(100) });
+    const [next] = raw.take();
+    expect(Array.from(next!.h.sackBlocks.subarray(0, next!.h.sackCount * 2))).toEqual([5201, 5401]);
+  });
+
   it('SACK loss recovery: the hole is retransmitted on SACK evidence, before any timeout', () => {
     const raw = new Raw({ config: { sack: true, receiveBufferSize: 1 << 20, sendBufferSize: 1 << 20 } });
     const { ep } = establishPassive(raw, 5000, { sackPermitted: true, mss: 1460 });

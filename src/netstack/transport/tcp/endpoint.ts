@@ -25,7 +25,7 @@ import type { TcpConfig } from './config.js';
 import { RECV_REJECTED, RecvRing, SendRing } from './ring.js';
 import { RtoEstimator } from './rto.js';
 import { SackScoreboard } from './scoreboard.js';
-import { seqAdd, seqDiff, seqGE, seqGT, seqInRange, seqLE, seqLT, seqMax } from './seq.js';
+import { seqAdd, seqDiff, seqGE, seqGT, seqInRange, seqLE, seqLT, seqMax, seqMin } from './seq.js';
 
 export const TcpState = {
   CLOSED: 0,
@@ -254,6 +254,7 @@ export class TcpEndpoint implements TcpEndpointId {
   private highRxt = 0;
   private forceRetransmit = false;
   private readonly holeEnd = new Uint32Array(1);
+  private readonly sackScratch = new Uint32Array(8);
   /** Eifel (RFC 3522): TSval of our first retransmission in this recovery; -1 when not armed. */
   private undoTsVal = -1;
   private undoSeq = 0;
@@ -295,6 +296,10 @@ export class TcpEndpoint implements TcpEndpointId {
   private appClosed = false;
   private ackPending = false;
   private unackedSegs = 0;
+  /** D-SACK (RFC 2883) to report in the next ACK: a duplicate segment we received. */
+  private dsackPending = false;
+  private dsackStart = 0;
+  private dsackEnd = 0;
   /** Receive-buffer right-sizing: RCV.NXT that completes the current window's worth, -1 when unarmed. */
   private drsMark = -1;
 
@@ -694,6 +699,12 @@ export class TcpEndpoint implements TcpEndpointId {
         this.unackedSegs = 2;
       } else {
         if (!(flags & TCP_RST)) {
+          if (this.sackOk && data.length > 0 && seqLT(h.seq, this.rcvNxt)) {
+            // An old duplicate: report it (RFC 2883 D-SACK) so the sender can tell it was spurious.
+            this.dsackPending = true;
+            this.dsackStart = h.seq;
+            this.dsackEnd = seqMin(seqAdd(h.seq, data.length), this.rcvNxt);
+          }
           this.sendAck(now);
           if (this.state === S.TIME_WAIT && flags & TCP_FIN) this.armCloseTimer(now + 2 * this.config.mslMs);
         }
@@ -995,6 +1006,12 @@ export class TcpEndpoint implements TcpEndpointId {
       if (cut >= data.length) {
         this.ackPending = true;
         this.unackedSegs = 2; // duplicate: ACK at once so the sender learns
+        if (this.sackOk) {
+          // Tell the sender it retransmitted needlessly (RFC 2883 D-SACK).
+          this.dsackPending = true;
+          this.dsackStart = seq;
+          this.dsackEnd = seqAdd(seq, data.length);
+        }
         return;
       }
       data = data.subarray(cut);
@@ -1310,8 +1327,22 @@ export class TcpEndpoint implements TcpEndpointId {
     h.tsEcr = syn && !(flags & TCP_ACK) ? 0 : this.tsRecent;
     h.sackCount = 0;
     const ring = this.recvRing;
-    if (!syn && this.sackOk && ring && ring.rangeCount > 0 && !(flags & TCP_RST)) {
-      h.sackCount = ring.sackBlocks(this.rcvNxt, h.sackBlocks, this.tsOk ? 3 : 4);
+    if (!syn && this.sackOk && !(flags & TCP_RST)) {
+      const max = this.tsOk ? 3 : 4;
+      let first = 0;
+      if (this.dsackPending && dataLen === 0) {
+        // A D-SACK block goes first and is reported once.
+        this.dsackPending = false;
+        h.sackBlocks[0] = this.dsackStart;
+        h.sackBlocks[1] = this.dsackEnd;
+        first = 1;
+      }
+      if (ring && ring.rangeCount > 0) {
+        const n = ring.sackBlocks(this.rcvNxt, this.sackScratch, max - first);
+        h.sackBlocks.set(this.sackScratch.subarray(0, n * 2), first * 2);
+        first += n;
+      }
+      h.sackCount = first;
     }
     h.window = flags & TCP_RST && !(flags & TCP_ACK) ? 0 : this.advertiseWindow(syn);
     const hl = tcpHeaderLength(h);
