@@ -12,12 +12,13 @@
  * addresses), the counters against what ping saw, HTTP, bulk TCP with sha256
  * both ways, SOCKS5, the hub, `wg show` on our UAPI socket, the quickstart
  * (`wgts` with no arguments) reached by `wg-quick up` with its printed client
- * config. Last, a measured
- * (not asserted) comparison with a wireguard-go ↔ wireguard-go pair.
+ * config. Last, a measured (not asserted) comparison with a wireguard-go ↔
+ * wireguard-go pair.
  *
  * One line per case, then exactly `N passed, N failed`; exit 1 on failure.
  * Everything carries one random suffix and is removed on any exit (also on
- * SIGINT/SIGTERM and uncaught errors). Every wait is bounded.
+ * SIGINT/SIGTERM and uncaught errors). Every wait is bounded, and so is the
+ * whole run (NETSTACK_MODE_TIMEOUT seconds, default 480).
  *   NETSTACK_MODE_MB=32      bulk size per direction (netstack mode and the anchor)
  *   NETSTACK_MODE_DEBUG=1    print the wgts logs at the end
  */
@@ -109,6 +110,13 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const) {
     process.exit(130);
   });
 }
+const watchdog = setTimeout(() => {
+  console.log(`netstack-mode: the run took longer than its bound; cleaning up`);
+  console.log('0 passed, 1 failed');
+  cleanup();
+  process.exit(1);
+}, Math.max(60, Number(process.env.NETSTACK_MODE_TIMEOUT ?? '480')) * 1000);
+watchdog.unref();
 process.on('uncaughtException', (e) => {
   console.log(`fatal: ${e.stack ?? e.message}`);
   cleanup();
