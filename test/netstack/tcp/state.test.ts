@@ -215,6 +215,25 @@ describe('RFC 9293 state diagram', () => {
     void listener;
   });
 
+  it('an orphaned FIN_WAIT_2 (closed by the app, peer never sends FIN) ends after finWait2TimeoutMs', () => {
+    const raw = new Raw({ config: { finWait2TimeoutMs: 3000 } });
+    const { ep } = establishPassive(raw);
+    ep.close();
+    raw.send({ seq: 5001, ack: 1002, flags: TCP_ACK });
+    expect(ep.stateName).toBe('FIN_WAIT_2');
+    raw.advance(2999);
+    expect(ep.stateName).toBe('FIN_WAIT_2');
+    raw.advance(1);
+    expect(ep.stateName).toBe('CLOSED');
+    // A half-close (shutdown) is not orphaned: it waits for the peer as long as it takes.
+    const raw2 = new Raw({ config: { finWait2TimeoutMs: 3000 } });
+    const b = establishPassive(raw2);
+    b.ep.shutdown();
+    raw2.send({ seq: 5001, ack: 1002, flags: TCP_ACK });
+    raw2.advance(100_000);
+    expect(b.ep.stateName).toBe('FIN_WAIT_2');
+  });
+
   it('SYN_SENT → CLOSED on close() before the answer', () => {
     const raw = new Raw();
     const { ep, log } = activeOpen(raw);
