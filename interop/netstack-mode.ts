@@ -73,6 +73,7 @@ const SOCKS = '127.0.0.1:1080';
 // ------------------------------------------------------------------ cleanup (on every exit path)
 
 const children: ChildProcess[] = [];
+const tally = { passed: 0, failed: 0 };
 let cleaned = false;
 function cleanup(): void {
   if (cleaned) return;
@@ -112,7 +113,7 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const) {
 }
 const watchdog = setTimeout(() => {
   console.log(`netstack-mode: the run took longer than its bound; cleaning up`);
-  console.log('0 passed, 1 failed');
+  console.log(`${tally.passed} passed, ${tally.failed + 1} failed`);
   cleanup();
   process.exit(1);
 }, Math.max(60, Number(process.env.NETSTACK_MODE_TIMEOUT ?? '480')) * 1000);
@@ -715,8 +716,6 @@ async function main(): Promise<number> {
     console.log('0 passed, 1 failed');
     return 1;
   }
-  let passed = 0;
-  let failed = 0;
   try {
     await within(setup(), 60_000, 'setup');
     console.log(`# namespaces ${nsA.name} ${nsB.name} ${nsC.name}; wgts ${IF.wt} (embed API), hub ${IF.hub} (wgts up)`);
@@ -730,17 +729,17 @@ async function main(): Promise<number> {
     const t0 = performance.now();
     try {
       const info = await within(Promise.resolve().then(c.fn), c.timeoutMs, c.name);
-      passed++;
+      tally.passed++;
       console.log(`ok   ${c.name} (${((performance.now() - t0) / 1000).toFixed(1)} s)${info ? ` — ${info}` : ''}`);
     } catch (e) {
-      failed++;
+      tally.failed++;
       console.log(`FAIL ${c.name} (${((performance.now() - t0) / 1000).toFixed(1)} s): ${(e as Error).message}`);
     }
   }
   for (const m of measurements) console.log(`# ${m}`);
   if (process.env.NETSTACK_MODE_DEBUG) for (const f of ['peer.log', 'hub.log']) if (existsSync(join(tmp, f))) process.stdout.write(`# --- ${f}\n${readFileSync(join(tmp, f), 'utf8').replace(/^/gm, '#   ')}\n`);
-  console.log(`${passed} passed, ${failed} failed`);
-  return failed === 0 ? 0 : 1;
+  console.log(`${tally.passed} passed, ${tally.failed} failed`);
+  return tally.failed === 0 ? 0 : 1;
 }
 
 const code = await main();
