@@ -16,6 +16,8 @@ export interface FuzzFinding {
   kind: 'crash' | 'invariant' | 'slow' | 'hang';
   message: string;
   input: Uint8Array;
+  /** Inputs run on the same state before this one (stateful targets), oldest first. */
+  history?: Uint8Array[];
   /** Where the input was written, when a findings dir was given. */
   file?: string;
 }
@@ -29,6 +31,11 @@ export interface FuzzOptions {
   coverage?: boolean;
   /** Which script URLs count for coverage (default: the project's src/, crypto excluded). */
   coverageInclude?: (url: string) => boolean;
+  /**
+   * A tracker started before the code under test was loaded: V8 gives block
+   * coverage only for functions compiled after coverage started (the worker does this).
+   */
+  tracker?: CoverageTracker;
   /** Read extra seeds from, and save new coverage to, corpusDir/<target>/. */
   corpusDir?: string;
   /** Write findings to findingsDir/<target>-<sha1>.{bin,txt}. */
@@ -68,7 +75,8 @@ export function writeFinding(dir: string, f: FuzzFinding): string {
   mkdirSync(dir, { recursive: true });
   const base = join(dir, `${f.target}-${sha1(f.input).slice(0, 16)}`);
   writeFileSync(`${base}.bin`, f.input);
-  writeFileSync(`${base}.txt`, `target: ${f.target}\nkind: ${f.kind}\n${f.message}\n`);
+  writeFileSync(`${base}.txt`, `target: ${f.target}\nkind: ${f.kind}\n${f.history?.length ? `after ${f.history.length} earlier inputs on the same state (${base}.history.json)\n` : ''}${f.message}\n`);
+  if (f.history?.length) writeFileSync(`${base}.history.json`, JSON.stringify(f.history.map((h) => Buffer.from(h).toString('base64'))));
   return `${base}.bin`;
 }
 
@@ -80,7 +88,7 @@ export function fuzzTarget(target: FuzzTarget, opts: FuzzOptions = {}): FuzzResu
   const maxLen = opts.maxInputLength ?? (target.text ? 8192 : 4096);
   const enc = new TextEncoder();
   const mutator = new Mutator(opts.seed ?? 1, target.dictionary.map((d) => enc.encode(d)), maxLen);
-  const cov = opts.coverage === false ? null : new CoverageTracker(opts.coverageInclude);
+  const cov = opts.coverage === false ? null : (opts.tracker ?? new CoverageTracker(opts.coverageInclude));
   const findings: FuzzFinding[] = [];
   const signatures = new Set<string>();
   const corpus: Uint8Array[] = [];
@@ -88,12 +96,16 @@ export function fuzzTarget(target: FuzzTarget, opts: FuzzOptions = {}): FuzzResu
 
   let run = target.create();
   let sinceCreate = 0;
+  // Inputs since the last create(), so a finding on accumulated state can be replayed.
+  const keepHistory = target.recreateEvery > 1 && target.recreateEvery <= 1000;
+  const history: Uint8Array[] = [];
   let execs = 0;
 
   const report = (kind: FuzzFinding['kind'], message: string, signature: string, input: Uint8Array): void => {
     if (signatures.has(signature)) return;
     signatures.add(signature);
     const f: FuzzFinding = { target: target.name, kind, message, input: Uint8Array.from(input) };
+    if (history.length) f.history = history.slice();
     if (opts.findingsDir) f.file = writeFinding(opts.findingsDir, f);
     findings.push(f);
   };
@@ -104,6 +116,7 @@ export function fuzzTarget(target: FuzzTarget, opts: FuzzOptions = {}): FuzzResu
       run = target.create();
       sinceCreate = 0;
       cov?.reset(); // set-up code is not the input's coverage
+      history.length = 0;
     }
     sinceCreate++;
     execs++;
@@ -120,6 +133,7 @@ export function fuzzTarget(target: FuzzTarget, opts: FuzzOptions = {}): FuzzResu
       sinceCreate = Infinity;
     }
     const dt = now() - t;
+    if (keepHistory) history.push(input);
     if (!failed && dt > slowMs) report('slow', `input took ${dt.toFixed(0)} ms (limit ${slowMs} ms)`, `slow:${Math.round(Math.log2(dt))}`, input);
     return cov ? cov.collect() : 0;
   };
@@ -167,10 +181,12 @@ export function fuzzTarget(target: FuzzTarget, opts: FuzzOptions = {}): FuzzResu
   };
 }
 
-/** Runs one input on fresh state (reproducing a finding); returns the error or null. */
-export function replay(target: FuzzTarget, input: Uint8Array): unknown {
+/** Runs `history` then `input` on fresh state (reproducing a finding); returns the error or null. */
+export function replay(target: FuzzTarget, input: Uint8Array, history: Uint8Array[] = []): unknown {
   try {
-    target.create()(input);
+    const run = target.create();
+    for (const h of history) run(h);
+    run(input);
     return null;
   } catch (e) {
     return e;

@@ -39,8 +39,10 @@ export class DevicePair {
   now = T0;
   readonly a: Device;
   readonly b: Device;
-  readonly peerB: Peer; // A's view of B
-  readonly peerA: Peer; // B's view of A
+  peerB: Peer; // A's view of B
+  peerA: Peer; // B's view of A
+  readonly keyA: { priv: Uint8Array; pub: Uint8Array };
+  readonly keyB: { priv: Uint8Array; pub: Uint8Array };
   /** Every datagram sent, copied (the seed capture). */
   readonly captured: Wire[] = [];
   readonly deliveredToB: Uint8Array[] = [];
@@ -71,8 +73,8 @@ export class DevicePair {
       });
     this.a = mk('A', 101);
     this.b = mk('B', 202);
-    const ka = keyFromSeed(11, crypto);
-    const kb = keyFromSeed(22, crypto);
+    const ka = (this.keyA = keyFromSeed(11, crypto));
+    const kb = (this.keyB = keyFromSeed(22, crypto));
     this.a.setPrivateKey(ka.priv);
     this.b.setPrivateKey(kb.priv);
     this.peerB = this.a.addPeer(kb.pub);
@@ -83,11 +85,27 @@ export class DevicePair {
     }
     this.peerB.setEndpoint(EP_B);
     this.peerA.setEndpoint(EP_A);
+    this.routes();
+  }
+
+  private routes(): void {
     const c = parseCidr;
     this.a.allowedIPs.insert(c('10.0.0.2/32').ip, 32, this.peerB);
     this.a.allowedIPs.insert(c('fd00::2/128').ip, 128, this.peerB);
     this.b.allowedIPs.insert(c('10.0.0.1/32').ip, 32, this.peerA);
     this.b.allowedIPs.insert(c('fd00::/64').ip, 64, this.peerA);
+  }
+
+  /** Puts the original configuration back (keys, peers, routes, endpoints; no PSK). */
+  restoreConfig(): void {
+    this.a.setPrivateKey(this.keyA.priv);
+    this.b.setPrivateKey(this.keyB.priv);
+    this.peerB = this.a.addPeer(this.keyB.pub);
+    this.peerA = this.b.addPeer(this.keyA.pub);
+    for (const p of [this.peerA, this.peerB]) p.setPresharedKey(null);
+    this.peerB.setEndpoint(EP_B);
+    this.peerA.setEndpoint(EP_A);
+    this.routes();
   }
 
   /** Cryptokey routing as delivered: trimmed to the IP length, source within the sending peer's AllowedIPs. */
@@ -110,8 +128,18 @@ export class DevicePair {
     this.queue.length = 0;
   }
 
+  /** Runs timers at their exact deadlines (jitter matters: lockstep ticks can livelock two initiators). */
   advance(ms: number): void {
-    this.now += ms;
+    const end = this.now + ms;
+    for (let guard = 0; guard < 10_000; guard++) {
+      const next = Math.min(this.a.nextDeadline(), this.b.nextDeadline());
+      if (next > end) break;
+      this.now = Math.max(this.now, next);
+      this.a.tick(this.now);
+      this.b.tick(this.now);
+      this.pump();
+    }
+    this.now = end;
     this.a.tick(this.now);
     this.b.tick(this.now);
     this.pump();

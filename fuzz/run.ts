@@ -13,7 +13,7 @@
  * Replay a finding:  node dist/fuzz/run.js --replay TARGET FILE
  * Exits 1 when anything was found, 2 on usage errors.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
@@ -78,7 +78,10 @@ async function main(): Promise<number> {
       console.error(`usage: run.js --replay TARGET FILE  (targets: ${TARGETS.map((x) => x.name).join(', ')})`);
       return 2;
     }
-    const err = replay(t, new Uint8Array(readFileSync(args[2])));
+    const historyFile = args[2].replace(/\.bin$/, '.history.json');
+    const history = existsSync(historyFile) ? (JSON.parse(readFileSync(historyFile, 'utf8')) as string[]).map((h) => new Uint8Array(Buffer.from(h, 'base64'))) : [];
+    if (history.length) console.log(`replaying ${history.length} earlier inputs first (${historyFile})`);
+    const err = replay(t, new Uint8Array(readFileSync(args[2])), history);
     if (err === null) {
       console.log('no failure on fresh state');
       return 0;

@@ -342,6 +342,146 @@ const deviceTarget: FuzzTarget = {
   },
 };
 
+const hexOf = (b: Uint8Array): string => Buffer.from(b).toString('hex');
+
+/**
+ * Stateful: each input is a program of operations on a Device pair —
+ * datagrams either way, sealed inner packets, local packets, clock jumps,
+ * replays of captured datagrams, UAPI changes on either side (remove and
+ * re-add peers, new keys, PSK on one side only, keepalive, endpoints),
+ * declared load. Invariants after every operation; at the end the original
+ * configuration is restored and a packet from A must reach B within 60 s of
+ * protocol time (liveness: no state the operations leave behind may wedge
+ * the pair).
+ */
+const deviceOpsTarget: FuzzTarget = {
+  name: 'device-ops',
+  text: false,
+  dictionary: [],
+  recreateEvery: 50, // findings keep the inputs before them (engine history) so they replay
+  seeds: () => {
+    const c = capturedDatagrams();
+    const prog = (...ops: number[][]): Uint8Array => Uint8Array.from(ops.flat());
+    const data = (op: number, b: Uint8Array): number[] => [op, 0, b.length, ...b.subarray(0, 255)];
+    return [
+      prog(data(0, c.datagrams[2] ?? new Uint8Array(32)), [5, 200, 0], data(3, c.inner[0] ?? new Uint8Array(20))),
+      prog([7, 0, 0], [5, 100, 0], [7, 1, 0], data(3, c.inner[0] ?? new Uint8Array(20))),
+      prog([7, 2, 0], [5, 255, 0], [5, 255, 0], [6, 1, 0], [7, 3, 0]),
+      prog([8, 0, 0], [10, 0, 0], [6, 0, 0], [6, 1, 0], [5, 50, 0], [7, 4, 0]),
+      prog(data(2, c.inner[1] ?? new Uint8Array(20)), [7, 5, 0], [5, 255, 0], [7, 6, 0]),
+    ];
+  },
+  create: () => {
+    const p = new DevicePair(defaultCrypto(), { underLoadThreshold: 20 }).establish();
+    const captured = p.captured.map((w) => w);
+    p.capture = false;
+    const crypto = p.a.crypto;
+    const sealed = new Uint8Array(16 + 256 + 16);
+    const pubA = hexOf(p.keyA.pub);
+    const pubB = hexOf(p.keyB.pub);
+    const otherKey = hexOf(keyFromSeed(77, crypto).priv);
+    const uapiB = [
+      `public_key=${pubA}\nremove=true\n`,
+      `public_key=${pubA}\nallowed_ip=10.0.0.1/32\nallowed_ip=fd00::/64\n`,
+      `public_key=${pubA}\npreshared_key=${'11'.repeat(32)}\n`,
+      `private_key=${otherKey}\n`,
+      `private_key=${hexOf(p.keyB.priv)}\n`,
+      `public_key=${pubA}\npersistent_keepalive_interval=1\n`,
+      `replace_peers=true\n`,
+      `public_key=${pubA}\nendpoint=192.0.2.99:9\n`,
+      `public_key=${pubA}\nreplace_allowed_ips=true\n`,
+      `private_key=${'00'.repeat(32)}\n`,
+      `public_key=${pubB}\n`, // our own key: ignored
+      `public_key=${pubA}\npersistent_keepalive_interval=0\n`,
+    ];
+    const uapiA = [
+      `public_key=${pubB}\nremove=true\n`,
+      `public_key=${pubB}\nallowed_ip=10.0.0.2/32\nendpoint=192.0.2.2:51820\n`,
+      `public_key=${pubB}\npreshared_key=${'22'.repeat(32)}\n`,
+      `public_key=${pubB}\npersistent_keepalive_interval=3\n`,
+      `private_key=${otherKey}\n`,
+    ];
+    const deliveredMarker = (): boolean => p.deliveredToB.some((pkt) => pkt.length === 48 && pkt[47] === 0x5a);
+    return (input) => {
+      p.deliveredToB.length = 0;
+      let i = 0;
+      for (let ops = 0; i + 3 <= input.length && ops < 32; ops++) {
+        const op = input[i]! % 12;
+        const arg = input[i + 1]!;
+        const len = Math.min(input[i + 2]!, input.length - i - 3);
+        const bytes = input.subarray(i + 3, i + 3 + len);
+        i += 3 + len;
+        switch (op) {
+          case 0:
+            p.b.receiveDatagram(bytes, arg & 1 ? EP_A : { address: '203.0.113.5', port: arg }, p.now);
+            break;
+          case 1:
+            p.a.receiveDatagram(bytes, { address: '192.0.2.2', port: 51820 }, p.now);
+            break;
+          case 2: {
+            const kp = p.peerB.keypairs.current;
+            if (kp && !kp.wiped) {
+              const counter = arg & 1 ? Math.max(0, kp.sendCounter - arg) : kp.sendCounter++;
+              sealed.set([4, 0, 0, 0]);
+              new DataView(sealed.buffer).setUint32(4, kp.remoteIndex, true);
+              new DataView(sealed.buffer).setBigUint64(8, BigInt(counter), true);
+              const n = crypto.seal(kp.sendKey, counter, bytes, null, sealed, 16);
+              p.b.receiveDatagram(sealed.subarray(0, 16 + n), EP_A, p.now);
+            }
+            break;
+          }
+          case 3:
+            p.a.sendPacket(bytes, p.now);
+            break;
+          case 4:
+            p.b.sendPacket(bytes, p.now);
+            break;
+          case 5:
+            p.advance(arg * 64);
+            break;
+          case 6: {
+            const w = captured[arg % Math.max(1, captured.length)];
+            if (w) (w.from === 'A' ? p.b : p.a).receiveDatagram(w.data, w.from === 'A' ? EP_A : { address: '192.0.2.2', port: 51820 }, p.now);
+            break;
+          }
+          case 7:
+            uapiSet(p.b, uapiB[arg % uapiB.length]!, p.now);
+            break;
+          case 8:
+            uapiSet(p.a, uapiA[arg % uapiA.length]!, p.now);
+            break;
+          case 9:
+            p.pump();
+            break;
+          case 10:
+            p.b.setUnderLoad(p.now);
+            break;
+          default:
+            for (let k = 0; k < 5; k++) p.a.sendPacket(ipv4('10.0.0.1', '10.0.0.2', 17, new Uint8Array(8)), p.now);
+        }
+        p.pump();
+        for (const [name, d] of [['A', p.a], ['B', p.b]] as const) {
+          check(d.stats.dropped.internal === 0, `device ${name}: internal error counted after op ${op}`);
+          check(d.indexCount <= 4 * Math.max(1, d.peerCount), `device ${name}: index table ${d.indexCount} for ${d.peerCount} peers after op ${op}`);
+          for (const peer of d.peers()) check(peer.stagedCount <= MAX_STAGED_PACKETS, 'staged queue over its limit');
+        }
+        if (p.violation) throw new Finding(p.violation);
+      }
+      // Liveness: with the configuration put back, a packet gets through.
+      p.restoreConfig();
+      const marker = new Uint8Array(28);
+      marker[27] = 0x5a;
+      const pkt = ipv4('10.0.0.1', '10.0.0.2', 17, marker);
+      for (let t = 0; t < 60 && !deliveredMarker(); t++) {
+        p.a.sendPacket(pkt, p.now);
+        p.pump();
+        if (!deliveredMarker()) p.advance(1000);
+      }
+      check(deliveredMarker(), 'no packet from A reached B within 60 s after restoring the configuration');
+    };
+  },
+};
+
 export const STACK_LIMITS = { reassemblyMaxBytes: 16_384, reassemblyMaxDatagrams: 16, reassemblyMaxFragments: 8, maxUdpEndpoints: 50 };
 const STACK_QUEUE = 32;
 
@@ -568,7 +708,7 @@ const socksTarget: FuzzTarget = {
   },
 };
 
-export const TARGETS: readonly FuzzTarget[] = [messagesTarget, deviceTarget, stackTarget, headersTarget, configTarget, uapiTarget, uapiGetTarget, socksTarget];
+export const TARGETS: readonly FuzzTarget[] = [messagesTarget, deviceTarget, deviceOpsTarget, stackTarget, headersTarget, configTarget, uapiTarget, uapiGetTarget, socksTarget];
 
 /** Checks the runner itself (FUZZ_TARGETS=selftest-hang): an input starting with 0x42 never returns. */
 const selftestHang: FuzzTarget = {

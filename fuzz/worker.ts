@@ -5,8 +5,14 @@
  * counter the parent watches.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { fuzzTarget, type FuzzOptions } from './engine.js';
-import { targetByName } from './targets.js';
+import { CoverageTracker } from './coverage.js';
+import type { FuzzOptions } from './engine.js';
+
+// Coverage first, then load the code under test (block counters need it compiled afterwards).
+const tracker = new CoverageTracker();
+tracker.start();
+const { fuzzTarget } = await import('./engine.js');
+const { targetByName } = await import('./targets.js');
 
 export interface WorkerInput {
   target: string;
@@ -23,6 +29,7 @@ const bytes = new Uint8Array(data.shared, 8);
 
 const result = fuzzTarget(target, {
   ...data.options,
+  tracker,
   beforeExec: (input) => {
     const n = Math.min(input.length, bytes.length);
     bytes.set(input.subarray(0, n));
@@ -32,5 +39,5 @@ const result = fuzzTarget(target, {
 });
 parentPort!.postMessage({
   ...result,
-  findings: result.findings.map((f) => ({ ...f, input: Array.from(f.input) })),
+  findings: result.findings.map((f) => ({ ...f, input: Array.from(f.input), history: undefined })),
 });
