@@ -1,10 +1,13 @@
 // wgts native addon: TUN devices and batched UDP for kernel TUN mode.
 #include "tun.h"
 #include "udp.h"
+#include "aead.h"
 
 Napi::Object InitAddon(Napi::Env env, Napi::Object exports) {
   exports.Set("Tun", wgts::Tun::Init(env));
   exports.Set("Udp", wgts::Udp::Init(env));
+  exports.Set("aeadSeal", Napi::Function::New(env, wgts::AeadSeal, "aeadSeal"));
+  exports.Set("aeadOpen", Napi::Function::New(env, wgts::AeadOpen, "aeadOpen"));
   exports.Set("version", Napi::Number::New(env, 1));
   return exports;
 }

@@ -46,8 +46,14 @@ export interface NativeUdpConstructor {
   new (recvBuffer: Uint8Array, slotSize: number, recvMeta: Int32Array, sendBuffer: Uint8Array, sendMeta: Int32Array): NativeUdp;
 }
 
+export type NativeAead = (key: Uint8Array, counter: bigint | number, input: Uint8Array, ad: Uint8Array | null, out: Uint8Array, outOffset?: number) => number;
+
 export interface NativeAddon {
   readonly version: number;
+  /** ChaCha20-Poly1305 seal on Node's OpenSSL: returns input.length + 16. */
+  readonly aeadSeal?: NativeAead;
+  /** ChaCha20-Poly1305 open: plaintext length, or -1 when authentication fails. */
+  readonly aeadOpen?: NativeAead;
   readonly Tun?: NativeTunConstructor;
   readonly Udp?: NativeUdpConstructor;
 }

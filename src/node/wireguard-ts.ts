@@ -17,7 +17,7 @@ import { spawn } from 'node:child_process';
 import { writeSync, closeSync, statSync } from 'node:fs';
 import { Device, type Endpoint, type Peer } from '../wireguard/device.js';
 import { handleUapiRequest } from '../wireguard/uapi.js';
-import { defaultCrypto } from '../crypto/index.js';
+import { bestCrypto } from './native-crypto.js';
 import { createBind, type UdpBind } from './bind.js';
 import { TunDevice } from './tun.js';
 import { UapiServer } from './uapi-server.js';
@@ -194,7 +194,7 @@ class Daemon {
         },
         onHandshake: (peer: Peer) => log.verbose(`peer(${Buffer.from(peer.publicKey).toString('base64').slice(0, 4)}…) - handshake completed`),
       },
-      crypto: defaultCrypto(),
+      crypto: bestCrypto(),
       mtu: this.readMtu() ?? DEFAULT_TUN_MTU,
     });
     this.bind = createBind();
@@ -242,7 +242,7 @@ class Daemon {
       }
     }, 1000);
     this.mtuTimer.unref();
-    this.log.verbose('Device started');
+    this.log.verbose(`Device started (crypto ${this.device.crypto.name}, UDP ${this.bind.kind})`);
   }
 
   private syncMtu(): void {

@@ -1,0 +1,10 @@
+#pragma once
+
+#include "common.h"
+
+namespace wgts {
+
+Napi::Value AeadSeal(const Napi::CallbackInfo& info);
+Napi::Value AeadOpen(const Napi::CallbackInfo& info);
+
+}  // namespace wgts
