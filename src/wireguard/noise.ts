@@ -45,25 +45,7 @@ export function responderInitialHash(crypto: CryptoProvider, responderStatic: Ui
   return crypto.hash(initialHash(crypto), responderStatic);
 }
 
-export function clampPrivateKey(k: Uint8Array): Uint8Array {
-  k[0]! &= 248;
-  k[31] = (k[31]! & 127) | 64;
-  return k;
-}
-
-export function isZero(b: Uint8Array): boolean {
-  let acc = 0;
-  for (let i = 0; i < b.length; i++) acc |= b[i]!;
-  return acc === 0;
-}
-
-/** Constant-time equality of two byte arrays of equal length. */
-export function constantTimeEqual(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  let acc = 0;
-  for (let i = 0; i < a.length; i++) acc |= a[i]! ^ b[i]!;
-  return acc === 0;
-}
+export { clampPrivateKey, constantTimeEqual, isAllZero as isZero } from '../crypto/util.js';
 
 /** Per-peer handshake state (one per peer, reused across handshakes). */
 export class Handshake {
