@@ -253,6 +253,36 @@ describe('RFC 9293 state diagram', () => {
   });
 });
 
+describe('application callbacks', () => {
+  it('events that found no callback are delivered when one is set later (connect, data, end, close)', () => {
+    const raw = new Raw();
+    const l = raw.stack.listen(80);
+    raw.send({ seq: 5000, flags: TCP_SYN });
+    raw.send({ seq: 5001, ack: 1001, flags: TCP_ACK, data: [1, 2, 3] });
+    raw.send({ seq: 5004, ack: 1001, flags: FA });
+    const ep = l.accept()!; // callbacks attached only now, after everything happened
+    const log: string[] = [];
+    ep.onReadable = () => log.push(`data ${Array.from(ep.read()).join(',')}`);
+    ep.onEnd = () => log.push('end');
+    ep.onConnect = () => log.push('connect'); // accepted: arrives connected, no replay
+    ep.close();
+    raw.send({ seq: 5005, ack: 1002, flags: TCP_ACK });
+    ep.onClose = (e) => log.push(`close ${e}`);
+    expect(log).toEqual(['data 1,2,3', 'end', 'close null']);
+    ep.onEnd = () => log.push('end again');
+    expect(log.length).toBe(3); // sticky events are delivered once
+  });
+
+  it('an active open whose callbacks come late still hears connect', () => {
+    const raw = new Raw();
+    const ep = raw.stack.connect({ localAddress: LOCAL, localPort: 1234, remoteAddress: REMOTE, remotePort: 80 });
+    raw.send({ srcPort: 80, dstPort: 1234, seq: 5000, ack: 1001, flags: SA });
+    let connected = 0;
+    ep.onConnect = () => connected++;
+    expect(connected).toBe(1);
+  });
+});
+
 describe('RST processing (RFC 9293 + RFC 5961)', () => {
   const cases: [string, (raw: Raw, ep: TcpEndpoint) => void, number, string][] = [
     ['ESTABLISHED', () => {}, 5001, 'close:ECONNRESET'],

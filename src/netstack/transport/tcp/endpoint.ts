@@ -182,13 +182,60 @@ export class TcpEndpoint implements TcpEndpointId {
   linkData: unknown = null;
 
   // ---- application callbacks
-  onConnect: (() => void) | null = null;
-  onReadable: (() => void) | null = null;
+  // Application callbacks. Events that happened while no callback was set
+  // are delivered when one is set (connect, end and close once; readable
+  // while data is waiting), so attaching callbacks late — after a promise
+  // resolved, say — loses nothing.
+  private cbConnect: (() => void) | null = null;
+  private cbReadable: (() => void) | null = null;
+  private cbEnd: (() => void) | null = null;
+  private cbClose: ((err: TcpError | null) => void) | null = null;
+  /** Sticky events that found no callback yet. */
+  private missed = 0;
+
+  get onConnect(): (() => void) | null {
+    return this.cbConnect;
+  }
+  set onConnect(cb: (() => void) | null) {
+    this.cbConnect = cb;
+    if (cb) this.replay(EV_CONNECT);
+  }
+  get onReadable(): (() => void) | null {
+    return this.cbReadable;
+  }
+  set onReadable(cb: (() => void) | null) {
+    this.cbReadable = cb;
+    if (cb && this.recvRing && this.recvRing.length > 0) {
+      this.missed |= EV_READABLE;
+      this.replay(EV_READABLE);
+    }
+  }
   onWritable: (() => void) | null = null;
   /** The peer finished sending (FIN); remaining data is still readable. */
-  onEnd: (() => void) | null = null;
+  get onEnd(): (() => void) | null {
+    return this.cbEnd;
+  }
+  set onEnd(cb: (() => void) | null) {
+    this.cbEnd = cb;
+    if (cb) this.replay(EV_END);
+  }
   /** Final event; err is null on an orderly close or local abort. */
-  onClose: ((err: TcpError | null) => void) | null = null;
+  get onClose(): ((err: TcpError | null) => void) | null {
+    return this.cbClose;
+  }
+  set onClose(cb: ((err: TcpError | null) => void) | null) {
+    this.cbClose = cb;
+    if (cb) this.replay(EV_CLOSE);
+  }
+
+  /** Re-queues a missed event for a newly set callback and dispatches it. */
+  private replay(ev: number): void {
+    if (!(this.missed & ev)) return;
+    this.missed &= ~ev;
+    this.events |= ev;
+    this.host.markEvents(this);
+    this.host.flush();
+  }
 
   readonly stats: TcpEndpointStats = {
     segmentsIn: 0,
@@ -1660,13 +1707,21 @@ export class TcpEndpoint implements TcpEndpointId {
   dispatchEvents(): void {
     const ev = this.events;
     this.events = 0;
-    if (ev & EV_CONNECT && this.state !== S.CLOSED) this.onConnect?.();
-    if (ev & EV_READABLE && this.recvRing && this.recvRing.length > 0) this.onReadable?.();
-    if (ev & EV_END) this.onEnd?.();
+    if (ev & EV_CONNECT && this.state !== S.CLOSED) {
+      if (this.cbConnect) this.cbConnect();
+      else if (!this.passive) this.missed |= EV_CONNECT; // accepted connections arrive connected
+    }
+    if (ev & EV_READABLE && this.recvRing && this.recvRing.length > 0) this.cbReadable?.();
+    if (ev & EV_END) {
+      if (this.cbEnd) this.cbEnd();
+      else this.missed |= EV_END;
+    }
     if (ev & EV_WRITABLE && this.state !== S.CLOSED) this.onWritable?.();
     if (ev & EV_CLOSE && !this.closeEmitted) {
-      this.closeEmitted = true;
-      this.onClose?.(this.error);
+      if (this.cbClose) {
+        this.closeEmitted = true;
+        this.cbClose(this.error);
+      } else this.missed |= EV_CLOSE;
     }
   }
 }
