@@ -161,8 +161,6 @@ await namespaces();
 
 const seconds = (Date.now() - started) / 1000;
 const dir = join(ROOT, 'bench', 'results');
-mkdirSync(dir, { recursive: true });
-writeFileSync(join(dir, 'latest.json'), JSON.stringify({ machine: info, seconds, rows }, null, 2) + '\n');
 const md = [
   `# wgts benchmark results`,
   '',
@@ -173,5 +171,11 @@ const md = [
   markdownTable(rows),
   '',
 ].join('\n');
-writeFileSync(join(dir, 'latest.md'), md);
-console.log(`\nwrote bench/results/latest.json and latest.md (${seconds.toFixed(0)} s)`);
+try {
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'latest.json'), JSON.stringify({ machine: info, seconds, rows }, null, 2) + '\n');
+  writeFileSync(join(dir, 'latest.md'), md);
+  console.log(`\nwrote bench/results/latest.json and latest.md (${seconds.toFixed(0)} s)`);
+} catch (e) {
+  console.log(`\ncould not write bench/results: ${(e as Error).message} (${seconds.toFixed(0)} s)`);
+}
