@@ -11,9 +11,10 @@ namespace wgts {
 
 namespace {
 
-EVP_CIPHER_CTX* g_seal = nullptr;
-EVP_CIPHER_CTX* g_open = nullptr;
-std::vector<uint8_t> g_scratch;
+// One context pair per thread: worker threads may load the addon too.
+thread_local EVP_CIPHER_CTX* g_seal = nullptr;
+thread_local EVP_CIPHER_CTX* g_open = nullptr;
+thread_local std::vector<uint8_t> g_scratch;
 
 bool Ready() {
   if (g_seal && g_open) return true;

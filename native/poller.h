@@ -28,10 +28,10 @@ class FdPoller {
     if (poll_) return 0;
     owner_ = owner;
     handler_ = handler;
-    poll_ = new uv_poll_t;
+    poll_ = &(new Closing{})->poll;
     int r = uv_poll_init(loop, poll_, fd_);
     if (r != 0) {
-      delete poll_;
+      delete reinterpret_cast<Closing*>(poll_);
       poll_ = nullptr;
       return r;
     }
@@ -41,16 +41,22 @@ class FdPoller {
     return r;
   }
 
-  void StopPoll() {
-    if (!poll_) return;
+  // `hook`: an environment teardown waiting for this handle; released once libuv is done
+  // with it, so the addon is never unloaded while a close callback into it is pending.
+  void StopPoll(napi_async_cleanup_hook_handle hook = nullptr) {
+    if (!poll_) {
+      if (hook) napi_remove_async_cleanup_hook(hook);
+      return;
+    }
     uv_poll_stop(poll_);  // also removes the fd from epoll, so closing it next is safe
     poll_->data = nullptr;
-    uv_close(reinterpret_cast<uv_handle_t*>(poll_), [](uv_handle_t* h) { delete reinterpret_cast<uv_poll_t*>(h); });
+    reinterpret_cast<Closing*>(poll_)->hook = hook;
+    uv_close(reinterpret_cast<uv_handle_t*>(poll_), &FdPoller::OnClosed);
     poll_ = nullptr;
   }
 
-  void Close() {
-    StopPoll();
+  void Close(napi_async_cleanup_hook_handle hook = nullptr) {
+    StopPoll(hook);
     if (fd_ >= 0) {
       ::close(fd_);
       fd_ = -1;
@@ -58,6 +64,18 @@ class FdPoller {
   }
 
  private:
+  struct Closing {
+    uv_poll_t poll;  // first member: the uv handle pointer is the struct pointer
+    napi_async_cleanup_hook_handle hook = nullptr;
+  };
+
+  static void OnClosed(uv_handle_t* h) {
+    Closing* c = reinterpret_cast<Closing*>(h);
+    napi_async_cleanup_hook_handle hook = c->hook;
+    delete c;
+    if (hook) napi_remove_async_cleanup_hook(hook);
+  }
+
   static void OnPoll(uv_poll_t* h, int status, int events) {
     FdPoller* self = static_cast<FdPoller*>(h->data);
     if (!self || !self->handler_) return;

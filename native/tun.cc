@@ -106,6 +106,9 @@ Napi::Value Tun::Start(const Napi::CallbackInfo& info) {
   if (r != 0) throw Napi::Error::New(env, std::string("uv_poll_start: ") + uv_strerror(r));
   env_ = env;
   Ref();  // stay alive while the loop may call us
+  // A worker thread's environment may end with the handle still polling: release it then,
+  // and let the teardown wait until libuv has closed it.
+  if (napi_add_async_cleanup_hook(env, &Tun::CleanupHook, this, &cleanupHook_) == napi_ok) hooked_ = true;
   return env.Undefined();
 }
 
@@ -188,9 +191,19 @@ Napi::Value Tun::SetMtu(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+void Tun::CleanupHook(napi_async_cleanup_hook_handle handle, void* arg) {
+  Tun* self = static_cast<Tun*>(arg);
+  self->hooked_ = false;
+  self->fd_.Close(handle);
+}
+
 Napi::Value Tun::Close(const Napi::CallbackInfo& info) {
   bool wasPolling = fd_.polling() || !onRead_.IsEmpty();
   fd_.Close();
+  if (hooked_) {
+    napi_remove_async_cleanup_hook(cleanupHook_);
+    hooked_ = false;
+  }
   if (wasPolling && !onRead_.IsEmpty()) {
     onRead_.Reset();
     onError_.Reset();

@@ -13,6 +13,9 @@ class Tun : public Napi::ObjectWrap<Tun> {
 
  private:
   static void OnPoll(void* owner, int status, int events);
+  static void CleanupHook(napi_async_cleanup_hook_handle handle, void* arg);
+  napi_async_cleanup_hook_handle cleanupHook_ = nullptr;
+  bool hooked_ = false;
   void ReadBatch();
   void Fail(int err, const char* message);
   void CheckOpen(Napi::Env env);

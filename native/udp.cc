@@ -189,6 +189,9 @@ Napi::Value Udp::Start(const Napi::CallbackInfo& info) {
   if (r != 0) throw Napi::Error::New(env, std::string("uv_poll_start: ") + uv_strerror(r));
   env_ = env;
   Ref();
+  // A worker thread's environment may end with the handle still polling: release it then,
+  // and let the teardown wait until libuv has closed it.
+  if (napi_add_async_cleanup_hook(env, &Udp::CleanupHook, this, &cleanupHook_) == napi_ok) hooked_ = true;
   return env.Undefined();
 }
 
@@ -467,9 +470,19 @@ Napi::Value Udp::SendBatch(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, static_cast<double>(sentMsgs));
 }
 
+void Udp::CleanupHook(napi_async_cleanup_hook_handle handle, void* arg) {
+  Udp* self = static_cast<Udp*>(arg);
+  self->hooked_ = false;
+  self->fd_.Close(handle);
+}
+
 Napi::Value Udp::Close(const Napi::CallbackInfo& info) {
   bool started = !onRecv_.IsEmpty();
   fd_.Close();
+  if (hooked_) {
+    napi_remove_async_cleanup_hook(cleanupHook_);
+    hooked_ = false;
+  }
   if (started) {
     onRecv_.Reset();
     onError_.Reset();

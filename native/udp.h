@@ -19,6 +19,9 @@ class Udp : public Napi::ObjectWrap<Udp> {
 
  private:
   static void OnPoll(void* owner, int status, int events);
+  static void CleanupHook(napi_async_cleanup_hook_handle handle, void* arg);
+  napi_async_cleanup_hook_handle cleanupHook_ = nullptr;
+  bool hooked_ = false;
   void RecvBatch();
   void CheckOpen(Napi::Env env);
   void BuildControl(size_t group, bool withSource);

@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { Worker } from 'node:worker_threads';
 import { loadNative, nativeOrWarn, resetNativeForTests } from '../../src/node/native.js';
 import { createBind } from '../../src/node/bind.js';
 
@@ -45,5 +46,31 @@ describe('native loader', () => {
     expect(() => s.sendBatch(0)).toThrow(/closed/);
     s.close(); // idempotent
     expect(() => new Udp(Buffer.alloc(10), 2048, new Int32Array(16), Buffer.alloc(4096), new Int32Array(16))).toThrow();
+  });
+
+  it('a worker that exits with a socket still polling tears down cleanly (no crash, port released)', async () => {
+    resetNativeForTests();
+    const r = loadNative();
+    if (!r.ok) return;
+    const code = `
+      const { createRequire } = require('node:module');
+      const { parentPort, workerData } = require('node:worker_threads');
+      const addon = require(workerData);
+      const u = new addon.Udp(Buffer.alloc(4096), 2048, new Int32Array(32), Buffer.alloc(4096), new Int32Array(32));
+      const port = u.bind(0);
+      u.start(() => {}, () => {});
+      parentPort.postMessage(port);`;
+    const w = new Worker(code, { eval: true, workerData: r.path });
+    const port = await new Promise<number>((resolve, reject) => {
+      w.once('message', resolve);
+      w.once('error', reject);
+    });
+    expect(port).toBeGreaterThan(0);
+    await w.terminate();
+    // The socket was closed at teardown: the port can be bound again.
+    const Udp = r.addon.Udp!;
+    const again = new Udp(Buffer.alloc(4096), 2048, new Int32Array(32), Buffer.alloc(4096), new Int32Array(32));
+    expect(again.bind(port, 0)).toBe(port);
+    again.close();
   });
 });
