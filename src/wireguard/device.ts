@@ -741,6 +741,7 @@ export class Device implements PeerHost {
       return;
     }
     hs.hash = res.hash;
+    hs.chainKey.fill(0); // an initiation of ours in flight is superseded
     hs.chainKey = res.chainKey;
     hs.remoteIndex = res.remoteIndex;
     hs.remoteEphemeral = res.remoteEphemeral;
@@ -770,6 +771,7 @@ export class Device implements PeerHost {
       return;
     }
     hs.hash = res.hash;
+    hs.chainKey.fill(0);
     hs.chainKey = res.chainKey;
     hs.remoteIndex = res.remoteIndex;
     hs.state = HandshakeState.ResponseConsumed;

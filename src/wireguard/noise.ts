@@ -47,6 +47,11 @@ export function responderInitialHash(crypto: CryptoProvider, responderStatic: Ui
 
 export { clampPrivateKey, constantTimeEqual, isAllZero as isZero } from '../crypto/util.js';
 
+/** Zeroes secrets that are no longer needed (where the runtime lets us: our own buffers). */
+function wipe(...bufs: (Uint8Array | null | undefined)[]): void {
+  for (const b of bufs) b?.fill(0);
+}
+
 /** Per-peer handshake state (one per peer, reused across handshakes). */
 export class Handshake {
   state: HandshakeStateValue = HandshakeState.Zeroed;
@@ -109,7 +114,9 @@ export function createInitiation(
   const es = crypto.sharedSecret(ephemeralPrivate, hs.remoteStatic);
   if (!es) return false;
   let key: Uint8Array;
+  let prev = chainKey;
   [chainKey, key] = crypto.kdf(2, chainKey, es);
+  wipe(prev, es);
 
   out[0] = MESSAGE_INITIATION;
   out[1] = out[2] = out[3] = 0;
@@ -117,10 +124,17 @@ export function createInitiation(
   out.set(ephemeralPublic, INITIATION.ephemeral);
   crypto.seal(key, 0, localStaticPublic, hash, out, INITIATION.static);
   hash = crypto.hash(hash, out.subarray(INITIATION.static, INITIATION.timestamp));
+  wipe(key);
+  prev = chainKey;
   [chainKey, key] = crypto.kdf(2, chainKey, hs.precomputedStaticStatic);
+  wipe(prev);
   crypto.seal(key, 0, timestamp, hash, out, INITIATION.timestamp);
+  wipe(key);
   hash = crypto.hash(hash, out.subarray(INITIATION.timestamp, INITIATION.mac1));
 
+  // A retransmission replaces the previous attempt: its secrets go.
+  if (hs.chainKey !== chainKey) wipe(hs.chainKey);
+  if (hs.localEphemeral !== ephemeralPrivate) wipe(hs.localEphemeral);
   hs.hash = hash;
   hs.chainKey = chainKey;
   hs.localEphemeral = ephemeralPrivate;
@@ -157,17 +171,25 @@ export function consumeInitiation(
   const es = crypto.sharedSecret(localPrivate, ephemeral);
   if (!es) return null;
   let key: Uint8Array;
+  let prev = chainKey;
   [chainKey, key] = crypto.kdf(2, chainKey, es);
+  wipe(prev, es);
   const encStatic = msg.subarray(INITIATION.static, INITIATION.timestamp);
   const remoteStatic = new Uint8Array(32);
-  if (crypto.open(key, 0, encStatic, hash, remoteStatic, 0) !== 32) return null;
+  const staticOk = crypto.open(key, 0, encStatic, hash, remoteStatic, 0) === 32;
+  wipe(key);
+  if (!staticOk) return wipe(chainKey), null;
   hash = crypto.hash(hash, encStatic);
   const ss = staticStaticFor(remoteStatic);
-  if (!ss) return null;
-  [chainKey, key] = crypto.kdf(2, chainKey, ss);
+  if (!ss) return wipe(chainKey), null;
+  prev = chainKey;
+  [chainKey, key] = crypto.kdf(2, chainKey, ss); // ss is the peer's precomputed value: kept
+  wipe(prev);
   const encTimestamp = msg.subarray(INITIATION.timestamp, INITIATION.mac1);
   const timestamp = new Uint8Array(12);
-  if (crypto.open(key, 0, encTimestamp, hash, timestamp, 0) !== 12) return null;
+  const timestampOk = crypto.open(key, 0, encTimestamp, hash, timestamp, 0) === 12;
+  wipe(key);
+  if (!timestampOk) return wipe(chainKey), null;
   hash = crypto.hash(hash, encTimestamp);
   return { remoteStatic, remoteIndex: readU32(msg, INITIATION.sender), remoteEphemeral: ephemeral, timestamp, hash, chainKey };
 }
@@ -189,14 +211,21 @@ export function createResponse(
   let hash = crypto.hash(hs.hash, ephemeralPublic);
   let [chainKey] = crypto.kdf(1, hs.chainKey, ephemeralPublic);
   const ee = crypto.sharedSecret(ephemeralPrivate, hs.remoteEphemeral);
-  if (!ee) return false;
+  if (!ee) return wipe(chainKey), false;
+  let prev = chainKey;
   [chainKey] = crypto.kdf(1, chainKey, ee);
+  wipe(prev, ee);
   const se = crypto.sharedSecret(ephemeralPrivate, hs.remoteStatic);
-  if (!se) return false;
+  if (!se) return wipe(chainKey), false;
+  prev = chainKey;
   [chainKey] = crypto.kdf(1, chainKey, se);
+  wipe(prev, se);
   let tau: Uint8Array, key: Uint8Array;
+  prev = chainKey;
   [chainKey, tau, key] = crypto.kdf(3, chainKey, hs.presharedKey);
+  wipe(prev);
   hash = crypto.hash(hash, tau);
+  wipe(tau);
 
   out[0] = MESSAGE_RESPONSE;
   out[1] = out[2] = out[3] = 0;
@@ -204,8 +233,11 @@ export function createResponse(
   writeU32(out, RESPONSE.receiver, hs.remoteIndex);
   out.set(ephemeralPublic, RESPONSE.ephemeral);
   crypto.seal(key, 0, EMPTY, hash, out, RESPONSE.empty);
+  wipe(key);
   hash = crypto.hash(hash, out.subarray(RESPONSE.empty, RESPONSE.mac1));
 
+  if (hs.chainKey !== chainKey) wipe(hs.chainKey);
+  if (hs.localEphemeral !== ephemeralPrivate) wipe(hs.localEphemeral);
   hs.hash = hash;
   hs.chainKey = chainKey;
   hs.localEphemeral = ephemeralPrivate;
@@ -232,17 +264,26 @@ export function consumeResponse(
   let hash = crypto.hash(hs.hash, ephemeral);
   let [chainKey] = crypto.kdf(1, hs.chainKey, ephemeral);
   const ee = crypto.sharedSecret(hs.localEphemeral, ephemeral);
-  if (!ee) return null;
+  if (!ee) return wipe(chainKey), null;
+  let prev = chainKey;
   [chainKey] = crypto.kdf(1, chainKey, ee);
+  wipe(prev, ee);
   const se = crypto.sharedSecret(localPrivate, ephemeral);
-  if (!se) return null;
+  if (!se) return wipe(chainKey), null;
+  prev = chainKey;
   [chainKey] = crypto.kdf(1, chainKey, se);
+  wipe(prev, se);
   let tau: Uint8Array, key: Uint8Array;
+  prev = chainKey;
   [chainKey, tau, key] = crypto.kdf(3, chainKey, hs.presharedKey);
+  wipe(prev);
   hash = crypto.hash(hash, tau);
+  wipe(tau);
   const encNothing = msg.subarray(RESPONSE.empty, RESPONSE.mac1);
   const scratch = new Uint8Array(0);
-  if (crypto.open(key, 0, encNothing, hash, scratch, 0) !== 0) return null;
+  const ok = crypto.open(key, 0, encNothing, hash, scratch, 0) === 0;
+  wipe(key);
+  if (!ok) return wipe(chainKey), null;
   hash = crypto.hash(hash, encNothing);
   return { remoteIndex: readU32(msg, RESPONSE.sender), hash, chainKey };
 }

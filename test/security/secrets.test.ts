@@ -249,6 +249,27 @@ describe('key material is wiped', () => {
     expect(zero(psk)).toBe(false); // the caller's buffer is its own
   });
 
+  it('a retransmitted initiation wipes the previous attempt’s ephemeral and chaining key; completion wipes the handshake', () => {
+    const p = makePair(nodeCrypto);
+    p.sim.filter = (d) => d.from !== 'B'; // responses never arrive
+    p.a.device.sendPacket(ipv4Packet('10.0.0.1', '10.0.0.2'), p.sim.now);
+    const hs = p.peerB.handshake;
+    const eph = hs.localEphemeral!;
+    const ck = hs.chainKey;
+    expect(zero(eph) || zero(ck)).toBe(false);
+    p.sim.advance(5500); // REKEY_TIMEOUT + jitter: the retry
+    expect(p.a.sentOfType(1).length).toBe(2);
+    expect(hs.localEphemeral).not.toBe(eph);
+    expect(zero(eph) && zero(ck)).toBe(true);
+    p.sim.filter = null;
+    const eph2 = hs.localEphemeral!;
+    const ck2 = hs.chainKey;
+    p.sim.advance(5500);
+    expect(p.peerB.keypairs.current).not.toBeNull();
+    expect(zero(eph2) && zero(ck2)).toBe(true);
+    expect(hs.localEphemeral).toBeNull();
+  });
+
   it('UAPI remove=true wipes the same way', () => {
     const p = established(new Uint8Array(32).fill(1));
     const kp = p.peerA.keypairs.current ?? p.peerA.keypairs.next;
