@@ -6,6 +6,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { WireGuard } from '../src/node/endpoint-runtime.js';
+import type { CryptoProvider } from '../src/crypto/provider.js';
+import { backendByName } from './micro.js';
 import { serveConnection } from './tcp-tool.js';
 
 const [, , keyFile, listenPort, address, peerPub, peerAllowed, peerEndpoint, tcpPort] = process.argv;
@@ -16,7 +18,17 @@ if (!tcpPort) {
 // Never outlive a benchmark run, even if the parent is killed.
 setTimeout(() => process.exit(0), 600_000).unref();
 
+/** BENCH_PEER_CRYPTO=native|node|noble picks the backend; default: the runtime's own choice. */
+async function pickCrypto(): Promise<CryptoProvider | undefined> {
+  const name = process.env.BENCH_PEER_CRYPTO;
+  if (!name) return undefined;
+  const c = await backendByName(name);
+  if (!c) throw new Error(`BENCH_PEER_CRYPTO=${name}: not available`);
+  return c;
+}
+
 const wg = await WireGuard.create({
+  crypto: await pickCrypto(),
   privateKey: readFileSync(keyFile!, 'utf8').trim(),
   listenPort: Number(listenPort),
   addresses: [address!],
