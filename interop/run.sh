@@ -27,13 +27,50 @@ if [ "${INTEROP_B:-wireguard-ts}" = "wireguard-ts" ] && [ ! -f "$root/build/Rele
   skip "the native addon is not built (npm run install); wireguard-ts needs it for TUN"
 fi
 
-# The Node harness removes its namespaces itself (also on SIGINT/SIGTERM); the
-# trap only forwards an interrupt to it. The whole suite is bounded in time.
+# Every suite is a program that removes its own namespaces (also on
+# SIGINT/SIGTERM), prints one line per case and closes with "N passed, N
+# failed". Each runs under its own time bound.
 cd "$root"
-timeout --signal=TERM --kill-after=20 "${INTEROP_TIMEOUT:-540}" node dist/interop/run.js &
-pid=$!
-trap 'kill -TERM $pid 2>/dev/null; wait $pid' INT TERM
-wait $pid
-rc=$?
-[ $rc -eq 124 ] && echo "interop: timed out"
-exit $rc
+total_pass=0
+total_fail=0
+failed_suites=""
+
+run_suite() {
+  local name="$1" limit="$2"
+  shift 2
+  local log
+  log="$(mktemp)"
+  echo "== interop suite: $name"
+  # Foreground pipeline: an interrupt reaches the suite through the process
+  # group and the suite cleans up itself; timeout bounds it.
+  timeout --signal=TERM --kill-after=20 "$limit" "$@" 2>&1 | tee "$log"
+  local rc=${PIPESTATUS[0]}
+  [ $rc -eq 124 ] && echo "interop: suite $name timed out after ${limit}s"
+  local line
+  line="$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log" | tail -n 1)"
+  rm -f "$log"
+  if [ -n "$line" ]; then
+    total_pass=$((total_pass + $(echo "$line" | awk '{print $1}')))
+    total_fail=$((total_fail + $(echo "$line" | awk '{print $3}')))
+  fi
+  if [ $rc -ne 0 ]; then
+    failed_suites="$failed_suites $name"
+    [ -z "$line" ] && total_fail=$((total_fail + 1))
+  fi
+}
+
+only="${INTEROP_SUITES:-kernel-tun netstack-linux netstack-mode cli-tun}"
+for suite in $only; do
+  case "$suite" in
+    kernel-tun) run_suite kernel-tun "${INTEROP_TIMEOUT:-540}" node dist/interop/run.js ;;
+    netstack-linux) run_suite netstack-linux 300 node dist/interop/netstack-linux.js ;;
+    netstack-mode) run_suite netstack-mode 480 node dist/interop/netstack-mode.js ;;
+    cli-tun) run_suite cli-tun 360 bash interop/cli-tun.sh ;;
+    *) echo "interop: unknown suite $suite"; failed_suites="$failed_suites $suite" ;;
+  esac
+done
+
+echo "interop: all suites"
+[ -n "$failed_suites" ] && echo "interop: failed suites:$failed_suites"
+echo "$total_pass passed, $total_fail failed"
+[ -z "$failed_suites" ]
