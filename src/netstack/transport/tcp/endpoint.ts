@@ -114,6 +114,9 @@ const EV_WRITABLE = 4;
 const EV_END = 8;
 const EV_CLOSE = 16;
 
+/** Upper bound for the duplicate-ACK threshold raised by observed reordering. */
+const MAX_REORDERING = 10;
+
 const TIMER_NONE = 0;
 const TIMER_RTO = 1;
 const TIMER_PERSIST = 2;
@@ -315,11 +318,12 @@ export class TcpEndpoint implements TcpEndpointId {
   private forcedLost = 0;
   private forcedLostValid = false;
   /**
-   * DupThresh (RFC 6675). Kept at 3: raising it on detected reordering
-   * without RACK-style time-based loss detection turned small-window losses
-   * into timeouts in the lossy transfer tests.
+   * DupThresh (RFC 6675): 3, raised by one per recovery proven spurious
+   * (reordering, not loss) up to MAX_REORDERING, back to 3 on a timeout —
+   * Linux's tp->reordering in spirit. Early retransmit and tail loss probes
+   * cover small flights that cannot reach a raised threshold.
    */
-  private readonly reordering = 3;
+  private reordering = 3;
 
   // ---- RTT / RTO
   private readonly rtt: RtoEstimator;
@@ -928,6 +932,7 @@ export class TcpEndpoint implements TcpEndpointId {
           // Recovery goes on (other holes may be real losses), at the old window.
           this.stats.spuriousRecoveries++;
           cc.undo();
+          if (!this.undoAfterTimeout && this.reordering < MAX_REORDERING) this.reordering++;
           if (this.undoAfterTimeout) {
             // A spurious timeout (a delay spike): the originals are still in
             // flight, so resume with new data instead of going back (RFC 4015).
@@ -1540,6 +1545,8 @@ export class TcpEndpoint implements TcpEndpointId {
     }
     const cc = this.cc!;
     cc.onTimeout(now, seqDiff(this.sndMax, this.sndUna));
+    // A timeout says loss detection was too slow: back to the standard DupThresh (as Linux does).
+    this.reordering = 3;
     // Eifel for timeouts: only the first one in a row can be undone (later
     // ones follow retransmissions of the same data).
     if (this.tsOk && this.retxCount === 1) {
