@@ -52,6 +52,24 @@ int OpenOne(const uint8_t* key, double counter, uint8_t* p, int len) {
 
 uint8_t* Bytes(const Napi::Value& v) { return v.As<Napi::Uint8Array>().Data(); }
 
+// x25519(priv, pub, out) -> 1, or 0 on failure: raw keys, no JWK import. Measured: no gain
+// (~57 µs vs node:crypto 35 µs with a cached private KeyObject, 65 µs uncached) — OpenSSL
+// derives the public key when it imports a raw private key, a second scalar multiplication.
+Napi::Value X25519(const Napi::CallbackInfo& info) {
+  EVP_PKEY* sk = EVP_PKEY_new_raw_private_key(EVP_PKEY_X25519, nullptr, Bytes(info[0]), 32);
+  EVP_PKEY* pk = EVP_PKEY_new_raw_public_key(EVP_PKEY_X25519, nullptr, Bytes(info[1]), 32);
+  int ok = 0;
+  if (sk && pk) {
+    EVP_PKEY_CTX* ctx = EVP_PKEY_CTX_new(sk, nullptr);
+    size_t len = 32;
+    ok = ctx && EVP_PKEY_derive_init(ctx) == 1 && EVP_PKEY_derive_set_peer(ctx, pk) == 1 && EVP_PKEY_derive(ctx, Bytes(info[2]), &len) == 1;
+    EVP_PKEY_CTX_free(ctx);
+  }
+  EVP_PKEY_free(sk);
+  EVP_PKEY_free(pk);
+  return Napi::Number::New(info.Env(), ok);
+}
+
 // seal1(key, counter, buf, offset, length) → length + 16
 Napi::Value Seal1(const Napi::CallbackInfo& info) {
   int r = SealOne(Bytes(info[0]), info[1].As<Napi::Number>().DoubleValue(), Bytes(info[2]) + info[3].As<Napi::Number>().Int32Value(), info[4].As<Napi::Number>().Int32Value());
@@ -77,6 +95,7 @@ Napi::Value Batch(const Napi::CallbackInfo& info) {
 }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("x25519", Napi::Function::New(env, X25519));
   exports.Set("seal1", Napi::Function::New(env, Seal1));
   exports.Set("open1", Napi::Function::New(env, Open1));
   exports.Set("sealBatch", Napi::Function::New(env, Batch<true>));
