@@ -43,7 +43,9 @@ import {
   parseUdpDatagram,
   parseUserPass,
 } from '../src/services/socks5-protocol.js';
-import { DevicePair, EP_A, ipv4, keyFromSeed } from './pair.js';
+import { DevicePair, EP_A, T0, ipv4, keyFromSeed } from './pair.js';
+import { NetstackEndpoint } from '../src/endpoint/netstack-endpoint.js';
+import type { Endpoint } from '../src/wireguard/device.js';
 
 /** A broken invariant (as opposed to an unexpected exception). */
 export class Finding extends Error {
@@ -118,11 +120,11 @@ function retarget(pkt: Uint8Array): Uint8Array {
   return q;
 }
 
-const L4 = parseAddress('10.0.0.1');
-const R4 = parseAddress('10.0.0.2');
-const T4 = parseAddress('10.9.9.9');
-const L6 = parseAddress('fd00::1');
-const R6 = parseAddress('fd00::2');
+const L4_ = parseAddress('10.0.0.1');
+const R4_ = parseAddress('10.0.0.2');
+const T4_ = parseAddress('10.9.9.9');
+const L6_ = parseAddress('fd00::1');
+const R6_ = parseAddress('fd00::2');
 
 function tcpSegment(src: Uint8Array, dst: Uint8Array, flags: number, withOptions: boolean): Uint8Array {
   const h = newTcpHeader();
@@ -147,8 +149,8 @@ function tcpSegment(src: Uint8Array, dst: Uint8Array, flags: number, withOptions
   return out;
 }
 
-/** Real IPv4/IPv6 packets: ICMP echo, UDP, TCP SYN/ACK with options, fragments, extension headers. */
-export function packetSeeds(): Uint8Array[] {
+/** Real IPv4/IPv6 packets (ICMP echo, UDP, TCP SYN/ACK with options, fragments, extension headers) from `src` to `dst` (defaults: 10.0.0.2/fd00::2 to the stack at 10.0.0.1/fd00::1). */
+export function packetSeeds(R4 = R4_, L4 = L4_, T4 = T4_, R6 = R6_, L6 = L6_): Uint8Array[] {
   const echo4 = buildIcmpv4(8, 0, 0x42420007, text('ping-payload'));
   const echo6 = buildIcmpv6(R6, L6, 128, 0, 0x42420007, text('ping-payload'));
   const udpPayload = text('udp datagram');
@@ -482,6 +484,124 @@ const deviceOpsTarget: FuzzTarget = {
   },
 };
 
+/**
+ * A Device (A) talking to a NetstackEndpoint (B: Device + Stack + ICMP
+ * reachability policy, promiscuous, Forward on, with a third peer C it
+ * relays to). Byte 0 picks: 0 raw datagram into B; 1 the rest sealed on A's
+ * session (arbitrary inner packets reach B's stack, policy and forwarding);
+ * 2 advance the clock byte 1 × 100 ms. B's answers to A are decrypted by A.
+ */
+const endpointTarget: FuzzTarget = {
+  name: 'endpoint',
+  text: false,
+  dictionary: [],
+  recreateEvery: 500,
+  seeds: () => {
+    const a4 = parseAddress('10.0.0.1');
+    const a6 = parseAddress('fd00::1');
+    const out: Uint8Array[] = [];
+    for (const [d4, d6] of [
+      ['10.0.0.2', 'fd00::2'], // B itself
+      ['10.0.0.3', 'fd00::3'], // C: forwarded
+      ['10.9.9.9', 'fd00:9::9'], // nobody: promiscuous, policy
+    ] as const) {
+      for (const p of packetSeeds(a4, parseAddress(d4), parseAddress('10.5.0.7'), a6, parseAddress(d6))) out.push(Uint8Array.from([1, ...p]));
+    }
+    out.push(Uint8Array.of(2, 30));
+    return out;
+  },
+  create: () => {
+    const crypto = defaultCrypto();
+    const ka = keyFromSeed(11, crypto);
+    const kb = keyFromSeed(22, crypto);
+    const kc = keyFromSeed(33, crypto);
+    const EP_B: Endpoint = { address: '192.0.2.2', port: 51820 };
+    const queue: { to: 'A' | 'B'; data: Uint8Array }[] = [];
+    let now = T0;
+    let aViolation: string | null = null;
+    const b = new NetstackEndpoint({
+      sendDatagram: (data, to) => {
+        if (to.address === EP_A.address && queue.length < 256) queue.push({ to: 'A', data: Uint8Array.from(data) });
+      },
+      addresses: ['10.0.0.2/24', 'fd00::2/64'],
+      forward: true,
+      icmp: 'reachable',
+      crypto,
+      stack: { seed: 1, reassemblyMaxBytes: 16_384, reassemblyMaxDatagrams: 16, maxUdpEndpoints: 50 },
+    });
+    const a = new Device({
+      crypto,
+      io: {
+        sendDatagram: (data) => {
+          if (queue.length < 256) queue.push({ to: 'B', data: Uint8Array.from(data) });
+        },
+        deliverPacket: (packet) => {
+          const v = packet[0]! >> 4;
+          const len = v === 4 ? (packet[2]! << 8) | packet[3]! : 40 + ((packet[4]! << 8) | packet[5]!);
+          if (len !== packet.length) aViolation ??= `A got a packet of ${packet.length} bytes whose IP length says ${len}`;
+        },
+      },
+    });
+    a.setPrivateKey(ka.priv);
+    b.device.setPrivateKey(kb.priv);
+    const peerB = a.addPeer(kb.pub);
+    peerB.setEndpoint(EP_B);
+    a.allowedIPs.insert(parseCidr('0.0.0.0/0').ip, 0, peerB);
+    a.allowedIPs.insert(parseCidr('::/0').ip, 0, peerB);
+    const peerA = b.device.addPeer(ka.pub);
+    b.device.allowedIPs.insert(parseCidr('10.0.0.1/32').ip, 32, peerA);
+    b.device.allowedIPs.insert(parseCidr('fd00::1/128').ip, 128, peerA);
+    const peerC = b.device.addPeer(kc.pub);
+    peerC.setEndpoint({ address: '192.0.2.3', port: 51820 });
+    for (const c of ['10.0.0.3/32', '10.5.0.0/16', 'fd00::3/128']) {
+      const x = parseCidr(c);
+      b.device.allowedIPs.insert(x.ip, x.bits, peerC);
+    }
+    const pump = (): void => {
+      for (let i = 0; i < 64 && queue.length > 0; i++) {
+        const d = queue.shift()!;
+        if (d.to === 'B') b.receiveDatagram(d.data, EP_A, now);
+        else a.receiveDatagram(d.data, EP_B, now);
+      }
+      queue.length = 0;
+    };
+    a.sendPacket(ipv4('10.0.0.1', '10.0.0.2', 17, new Uint8Array(8)), now);
+    pump();
+    const sealed = new Uint8Array(16 + 4096 + 16);
+    return (input) => {
+      if (input.length === 0) return;
+      const mode = input[0]! % 3;
+      const body = input.subarray(1);
+      if (mode === 0) b.receiveDatagram(body, EP_A, now);
+      else if (mode === 1) {
+        const kp = peerB.keypairs.current;
+        if (kp && !kp.wiped && body.length <= 4096) {
+          const counter = kp.sendCounter++;
+          sealed.set([4, 0, 0, 0]);
+          new DataView(sealed.buffer).setUint32(4, kp.remoteIndex, true);
+          new DataView(sealed.buffer).setBigUint64(8, BigInt(counter), true);
+          const n = crypto.seal(kp.sendKey, counter, body, null, sealed, 16);
+          b.receiveDatagram(sealed.subarray(0, 16 + n), EP_A, now);
+        } else a.sendPacket(ipv4('10.0.0.1', '10.0.0.2', 17, new Uint8Array(8)), now);
+      } else {
+        now += (body[0] ?? 0) * 100;
+        a.tick(now);
+        b.tick(now);
+      }
+      pump();
+      for (const [name, d] of [['A', a], ['B', b.device]] as const) {
+        check(d.stats.dropped.internal === 0, `device ${name}: internal error counted`);
+        check(d.indexCount <= 4 * d.peerCount, `device ${name}: index table over its bound`);
+      }
+      check(peerC.stagedCount <= MAX_STAGED_PACKETS && peerA.stagedCount <= MAX_STAGED_PACKETS, 'staged queue over its limit');
+      check(b.link.queued <= 1024, 'endpoint link queue growing');
+      const err = b.stack.callbackErrors > 0 ? String(b.stack.lastCallbackError) : '';
+      if (err) throw new Finding(`stack callback error: ${err}`);
+      if (aViolation) throw new Finding(aViolation);
+    };
+  },
+};
+
 export const STACK_LIMITS = { reassemblyMaxBytes: 16_384, reassemblyMaxDatagrams: 16, reassemblyMaxFragments: 8, maxUdpEndpoints: 50 };
 const STACK_QUEUE = 32;
 
@@ -708,7 +828,7 @@ const socksTarget: FuzzTarget = {
   },
 };
 
-export const TARGETS: readonly FuzzTarget[] = [messagesTarget, deviceTarget, deviceOpsTarget, stackTarget, headersTarget, configTarget, uapiTarget, uapiGetTarget, socksTarget];
+export const TARGETS: readonly FuzzTarget[] = [messagesTarget, deviceTarget, deviceOpsTarget, endpointTarget, stackTarget, headersTarget, configTarget, uapiTarget, uapiGetTarget, socksTarget];
 
 /** Checks the runner itself (FUZZ_TARGETS=selftest-hang): an input starting with 0x42 never returns. */
 const selftestHang: FuzzTarget = {
