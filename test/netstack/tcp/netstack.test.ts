@@ -8,6 +8,8 @@ import { TcpForwarder, TcpProtocol } from '../../../src/netstack/transport/tcp/p
 import type { TcpEndpoint } from '../../../src/netstack/transport/tcp/endpoint.js';
 import type { TcpForwarderRequest } from '../../../src/netstack/transport/tcp/stack.js';
 import { parseTcpHeader } from '../../../src/netstack/header/tcp.js';
+import { buildIcmpv6 } from '../../../src/netstack/header/icmpv6.js';
+import { buildIpv6 } from '../../../src/netstack/header/ipv6.js';
 
 /** Two netstacks joined by channel links; packets take 1 ms; fake clock. */
 function world(mtu = 1500) {
@@ -28,7 +30,11 @@ function world(mtu = 1500) {
   const b = mk('10.0.0.2', 'fd00::2');
   const wire: { at: number; to: typeof a; pkt: Uint8Array }[] = [];
   const seenByA: Uint8Array[] = [];
-  a.link.onOutbound = (pkt) => wire.push({ at: now + 1, to: b, pkt: pkt.slice() });
+  const sentByA: Uint8Array[] = [];
+  a.link.onOutbound = (pkt) => {
+    sentByA.push(pkt.slice());
+    wire.push({ at: now + 1, to: b, pkt: pkt.slice() });
+  };
   b.link.onOutbound = (pkt) => {
     seenByA.push(pkt.slice());
     wire.push({ at: now + 1, to: a, pkt: pkt.slice() });
@@ -53,7 +59,7 @@ function world(mtu = 1500) {
     }
     return until?.() ?? true;
   };
-  return { a, b, run, seenByA, get now() { return now; } };
+  return { a, b, run, seenByA, sentByA, get now() { return now; } };
 }
 
 function transfer(from: TcpEndpoint, to: TcpEndpoint, bytes: number, run: (ms: number, until?: () => boolean) => boolean) {
@@ -165,5 +171,29 @@ describe('TCP over the netstack (IP layer, routes, default handler)', () => {
     const c = w.a.tcp.connect({ remoteAddress: parseAddress('fd00::2'), remotePort: 80 });
     w.run(100, () => l.pending > 0);
     expect(c.info().mss).toBe(1280 - 60 - 12);
+  });
+
+  it('ICMPv6 Packet Too Big quoting our segment shrinks that connection\'s segments', () => {
+    const w = world(1500);
+    const l = w.b.tcp.listen(80);
+    const c = w.a.tcp.connect({ remoteAddress: parseAddress('fd00::2'), remotePort: 80 });
+    w.run(100, () => l.pending > 0);
+    expect(c.info().mss).toBe(1500 - 60 - 12);
+    c.setNoDelay(true);
+    w.sentByA.length = 0;
+    c.write(new Uint8Array(3000));
+    const big = w.sentByA.find((p) => p.length === 1500)!;
+    expect(big).toBeDefined();
+    const router = parseAddress('fd00::fe');
+    const local = parseAddress('fd00::1');
+    const icmp = buildIcmpv6(router, local, 2, 0, 1280, big.subarray(0, 1232));
+    w.a.link.injectInbound(buildIpv6({ nextHeader: 58, hopLimit: 64, src: router, dst: local }, icmp), w.now);
+    expect(c.info().mss).toBe(1280 - 60 - 12);
+    const l2 = l.accept()!;
+    let got = 0;
+    l2.onReadable = () => (got += l2.read().length);
+    w.run(2000, () => got === 3000);
+    expect(got).toBe(3000);
+    expect(Math.max(...w.sentByA.map((p) => p.length))).toBeLessThanOrEqual(1500);
   });
 });
