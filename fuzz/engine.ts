@@ -7,13 +7,14 @@
 import { createHash } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { getHeapStatistics } from 'node:v8';
 import { CoverageTracker } from './coverage.js';
 import { Mutator } from './mutate.js';
 import type { FuzzTarget } from './targets.js';
 
 export interface FuzzFinding {
   target: string;
-  kind: 'crash' | 'invariant' | 'slow' | 'hang';
+  kind: 'crash' | 'invariant' | 'slow' | 'hang' | 'memory';
   message: string;
   input: Uint8Array;
   /** Inputs run on the same state before this one (stateful targets), oldest first. */
@@ -43,6 +44,8 @@ export interface FuzzOptions {
   /** An input slower than this (ms) is a finding (default 2000). */
   slowMs?: number;
   maxInputLength?: number;
+  /** Heap plus ArrayBuffer memory (MB) above which the run reports memory growth (default 1024; checked every 2000 executions). */
+  heapLimitMb?: number;
   /** Stop at the first finding (tests). */
   stopOnFinding?: boolean;
   /** Called before each execution (the worker mirrors the input for the hang watchdog). */
@@ -57,6 +60,8 @@ export interface FuzzResult {
   corpus: number;
   edges: number;
   features: number;
+  /** Largest V8 heap seen (MB, sampled). */
+  peakHeapMb: number;
   findings: FuzzFinding[];
 }
 
@@ -100,6 +105,8 @@ export function fuzzTarget(target: FuzzTarget, opts: FuzzOptions = {}): FuzzResu
   const keepHistory = target.recreateEvery > 1 && target.recreateEvery <= 1000;
   const history: Uint8Array[] = [];
   let execs = 0;
+  let peakHeapMb = 0;
+  const heapLimitMb = opts.heapLimitMb ?? 1024;
 
   const report = (kind: FuzzFinding['kind'], message: string, signature: string, input: Uint8Array): void => {
     if (signatures.has(signature)) return;
@@ -134,6 +141,13 @@ export function fuzzTarget(target: FuzzTarget, opts: FuzzOptions = {}): FuzzResu
     }
     const dt = now() - t;
     if (keepHistory) history.push(input);
+    if (execs % 2000 === 0) {
+      // ArrayBuffer memory (packet buffers) is outside the JS heap: count both.
+      const h = getHeapStatistics();
+      const mb = (h.used_heap_size + h.external_memory) / 2 ** 20;
+      peakHeapMb = Math.max(peakHeapMb, mb);
+      if (mb > heapLimitMb) report('memory', `heap at ${mb.toFixed(0)} MB after ${execs} executions (limit ${heapLimitMb} MB)`, 'memory', input);
+    }
     if (!failed && dt > slowMs) report('slow', `input took ${dt.toFixed(0)} ms (limit ${slowMs} ms)`, `slow:${Math.round(Math.log2(dt))}`, input);
     return cov ? cov.collect() : 0;
   };
@@ -177,6 +191,7 @@ export function fuzzTarget(target: FuzzTarget, opts: FuzzOptions = {}): FuzzResu
     corpus: corpus.length,
     edges: cov?.edges ?? 0,
     features: cov?.features ?? 0,
+    peakHeapMb,
     findings,
   };
 }

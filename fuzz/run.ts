@@ -10,6 +10,7 @@
  *   FUZZ_FINDINGS  findings directory (default fuzz/findings)
  *   FUZZ_HANG_MS   no progress for this long = a hang (default 10000)
  *   FUZZ_SLOW_MS   an input slower than this is a finding (default 2000)
+ *   FUZZ_HEAP_MB   V8 heap above this is a memory finding (default 1024)
  * Replay a finding:  node dist/fuzz/run.js --replay TARGET FILE
  * Exits 1 when anything was found, 2 on usage errors.
  */
@@ -65,7 +66,7 @@ function runInWorker(target: string, options: WorkerInput['options'], hangMs: nu
     });
     worker.once('exit', () => {
       clearInterval(watchdog);
-      if (hung) resolvePromise({ target, execs: lastCount, ms: 0, corpus: 0, edges: 0, features: 0, findings: [hung] });
+      if (hung) resolvePromise({ target, execs: lastCount, ms: 0, corpus: 0, edges: 0, features: 0, peakHeapMb: 0, findings: [hung] });
     });
   });
 }
@@ -108,19 +109,19 @@ async function main(): Promise<number> {
   const slowMs = Number(env('FUZZ_SLOW_MS', '2000'));
   const perTarget = (seconds * 1000) / targets.length;
   console.log(`fuzz: ${targets.length} targets, ${(perTarget / 1000).toFixed(1)} s each, seed ${seed}`);
-  console.log('target            execs   execs/s  corpus  edges  findings');
+  console.log('target            execs   execs/s  corpus  edges  heapMB  findings');
   let total = 0;
   for (const t of targets) {
     const name = (t as { name: string }).name;
     const r = await runInWorker(
       name,
-      { timeMs: perTarget, seed, coverage: true, corpusDir: corpusEnv === '' ? undefined : corpusEnv, findingsDir, slowMs },
+      { timeMs: perTarget, seed, coverage: true, corpusDir: corpusEnv === '' ? undefined : corpusEnv, findingsDir, slowMs, heapLimitMb: Number(env('FUZZ_HEAP_MB', '1024')) },
       hangMs,
       findingsDir,
     );
     total += r.findings.length;
     const rate = r.ms > 0 ? Math.round((r.execs * 1000) / r.ms) : 0;
-    console.log(`${name.padEnd(16)} ${String(r.execs).padStart(7)} ${String(rate).padStart(9)} ${String(r.corpus).padStart(7)} ${String(r.edges).padStart(6)} ${String(r.findings.length).padStart(9)}`);
+    console.log(`${name.padEnd(16)} ${String(r.execs).padStart(7)} ${String(rate).padStart(9)} ${String(r.corpus).padStart(7)} ${String(r.edges).padStart(6)} ${r.peakHeapMb.toFixed(0).padStart(7)} ${String(r.findings.length).padStart(9)}`);
     for (const f of r.findings) console.log(`  FINDING ${f.kind} in ${name}: ${f.message.split('\n')[0]}\n    input: ${f.file ?? '(not written)'}`);
   }
   console.log(total ? `fuzz: ${total} finding(s) in ${findingsDir}` : 'fuzz: no findings');

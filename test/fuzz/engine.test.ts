@@ -50,6 +50,15 @@ describe('fuzz engine', () => {
     expect(r.findings.map((f) => f.kind)).toEqual(['slow']);
   });
 
+  it('reports heap growth as a memory finding', () => {
+    const leak: Uint8Array[] = [];
+    const leaky: FuzzTarget = { ...planted, name: 'leaky', create: () => () => void leak.push(new Uint8Array(64 * 1024).fill(1)) };
+    const r = fuzzTarget(leaky, { maxExecs: 2000, timeMs: 1e9, coverage: false, heapLimitMb: 100 });
+    expect(r.findings.map((f) => f.kind)).toEqual(['memory']);
+    expect(r.peakHeapMb).toBeGreaterThan(100);
+    leak.length = 0;
+  });
+
   it('runs a real target with coverage and no findings', () => {
     const r = fuzzTarget(targetByName('wg-messages')!, { maxExecs: 200, timeMs: 30_000, seed: 1 });
     expect(r.findings).toEqual([]);
