@@ -477,7 +477,7 @@ export class TcpEndpoint implements TcpEndpointId {
     if (s === S.CLOSED || s === S.LISTEN) return;
     if (s === S.SYN_SENT && !this.sendRing?.length) {
       // Nothing to flush and no connection yet: just give up.
-      this.toClosed(null, false);
+      this.toClosed(null);
       this.apiDone();
       return;
     }
@@ -514,7 +514,7 @@ export class TcpEndpoint implements TcpEndpointId {
     if (s === S.SYN_RECEIVED || s === S.ESTABLISHED || s === S.FIN_WAIT_1 || s === S.FIN_WAIT_2 || s === S.CLOSE_WAIT) {
       this.emit(this.sndMax, TCP_RST | TCP_ACK, 0, this.host.now);
     }
-    this.toClosed(null, true);
+    this.toClosed(null);
     this.apiDone();
   }
 
@@ -668,13 +668,13 @@ export class TcpEndpoint implements TcpEndpointId {
     let ackOk = false;
     if (flags & TCP_ACK) {
       if (seqLE(h.ack, this.iss) || seqGT(h.ack, this.sndMax)) {
-        if (!(flags & TCP_RST)) this.emitRaw(h.ack, 0, TCP_RST, now);
+        if (!(flags & TCP_RST)) this.emitRaw(h.ack, 0, TCP_RST);
         return;
       }
       ackOk = true;
     }
     if (flags & TCP_RST) {
-      if (ackOk) this.toClosed(new TcpError('ECONNREFUSED', 'connection refused'), false);
+      if (ackOk) this.toClosed(new TcpError('ECONNREFUSED', 'connection refused'));
       return;
     }
     if (!(flags & TCP_SYN)) return;
@@ -772,7 +772,7 @@ export class TcpEndpoint implements TcpEndpointId {
     if (flags & TCP_SYN) {
       if (this.state === S.SYN_RECEIVED && this.passive) {
         // RFC 9293: back to LISTEN; our listener still exists, so just forget this attempt.
-        this.toClosed(null, false);
+        this.toClosed(null);
         return;
       }
       // RFC 5961 §4: any SYN in a synchronized state gets a challenge ACK.
@@ -794,7 +794,7 @@ export class TcpEndpoint implements TcpEndpointId {
         if (!this.tsOk && this.retxCount === 0) this.rtt.sample(now - this.rtTimeSyn);
         this.enterEstablished(now);
       } else {
-        this.emitRaw(h.ack, 0, TCP_RST, now);
+        this.emitRaw(h.ack, 0, TCP_RST);
         return;
       }
     }
@@ -819,7 +819,7 @@ export class TcpEndpoint implements TcpEndpointId {
       } else if (this.state === S.CLOSING) {
         this.enterTimeWait(now);
       } else if (this.state === S.LAST_ACK) {
-        this.toClosed(null, false);
+        this.toClosed(null);
         return;
       }
     }
@@ -876,17 +876,17 @@ export class TcpEndpoint implements TcpEndpointId {
   private resetReceived(): void {
     switch (this.state) {
       case S.SYN_RECEIVED:
-        if (this.passive) this.toClosed(null, false);
-        else this.toClosed(new TcpError('ECONNREFUSED', 'connection refused'), false);
+        if (this.passive) this.toClosed(null);
+        else this.toClosed(new TcpError('ECONNREFUSED', 'connection refused'));
         return;
       case S.ESTABLISHED:
       case S.FIN_WAIT_1:
       case S.FIN_WAIT_2:
       case S.CLOSE_WAIT:
-        this.toClosed(new TcpError('ECONNRESET', 'connection reset by peer'), false);
+        this.toClosed(new TcpError('ECONNRESET', 'connection reset by peer'));
         return;
       default:
-        this.toClosed(null, false);
+        this.toClosed(null);
     }
   }
 
@@ -1080,7 +1080,7 @@ export class TcpEndpoint implements TcpEndpointId {
     if (this.appClosed) {
       // Nobody will read this: reset, as Linux does.
       this.emit(this.sndMax, TCP_RST | TCP_ACK, 0, now);
-      this.toClosed(null, true);
+      this.toClosed(null);
       return;
     }
     const hadHoles = ring.rangeCount > 0;
@@ -1415,8 +1415,7 @@ export class TcpEndpoint implements TcpEndpointId {
   }
 
   /** A bare segment not tied to our sequence state (RST answering a bad ACK). */
-  private emitRaw(seq: number, ack: number, flags: number, now: number): void {
-    void now;
+  private emitRaw(seq: number, ack: number, flags: number): void {
     const h = this.host.hdr;
     h.srcPort = this.localPort;
     h.dstPort = this.remotePort;
@@ -1494,7 +1493,7 @@ export class TcpEndpoint implements TcpEndpointId {
     if (this.closeDeadline <= now) {
       this.closeDeadline = Infinity;
       if (this.state === S.TIME_WAIT || this.state === S.FIN_WAIT_2) {
-        this.toClosed(null, false);
+        this.toClosed(null);
         this.afterChange();
         return;
       }
@@ -1522,8 +1521,8 @@ export class TcpEndpoint implements TcpEndpointId {
     this.rtt.backOff();
     if (s === S.SYN_SENT || s === S.SYN_RECEIVED) {
       if (this.retxCount > this.config.synRetries) {
-        if (this.passive) this.toClosed(null, false);
-        else this.toClosed(new TcpError('ETIMEDOUT', 'connection timed out'), false);
+        if (this.passive) this.toClosed(null);
+        else this.toClosed(new TcpError('ETIMEDOUT', 'connection timed out'));
         return;
       }
       this.stats.retransmits++;
@@ -1540,7 +1539,7 @@ export class TcpEndpoint implements TcpEndpointId {
       return;
     }
     if (this.retxCount > this.config.retries) {
-      this.toClosed(new TcpError('ETIMEDOUT', 'connection timed out'), false);
+      this.toClosed(new TcpError('ETIMEDOUT', 'connection timed out'));
       return;
     }
     const cc = this.cc!;
@@ -1629,7 +1628,7 @@ export class TcpEndpoint implements TcpEndpointId {
   private onPersistTimeout(now: number): void {
     this.probes++;
     if (this.probes > this.config.retries) {
-      this.toClosed(new TcpError('ETIMEDOUT', 'peer window stayed closed'), false);
+      this.toClosed(new TcpError('ETIMEDOUT', 'peer window stayed closed'));
       return;
     }
     // Zero-window probe: an old sequence number makes the peer answer with its window.
@@ -1646,7 +1645,7 @@ export class TcpEndpoint implements TcpEndpointId {
       return;
     }
     if (this.kaProbes >= this.config.keepAliveCount) {
-      this.toClosed(new TcpError('ETIMEDOUT', 'keepalive timed out'), false);
+      this.toClosed(new TcpError('ETIMEDOUT', 'keepalive timed out'));
       return;
     }
     if (this.sndUna === this.sndMax) {
@@ -1668,8 +1667,7 @@ export class TcpEndpoint implements TcpEndpointId {
   // Closing and event plumbing
   // ======================================================================
 
-  private toClosed(err: TcpError | null, local: boolean): void {
-    void local;
+  private toClosed(err: TcpError | null): void {
     if (this.state === S.CLOSED) return;
     this.state = S.CLOSED;
     this.error = err;
@@ -1691,7 +1689,7 @@ export class TcpEndpoint implements TcpEndpointId {
 
   /** Closes without telling the peer (half-open eviction, TIME_WAIT reuse). */
   discard(): void {
-    this.toClosed(null, true);
+    this.toClosed(null);
     this.afterChange();
   }
 
