@@ -47,7 +47,7 @@ run_suite() {
   local rc=${PIPESTATUS[0]}
   [ $rc -eq 124 ] && echo "interop: suite $name timed out after ${limit}s"
   local line
-  line="$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log" | tail -n 1)"
+  line="$(grep -oE '^([A-Za-z-]+: )?[0-9]+ passed, [0-9]+ failed' "$log" | tail -n 1 | sed -E 's/^[A-Za-z-]+: //')"
   rm -f "$log"
   if [ -n "$line" ]; then
     total_pass=$((total_pass + $(echo "$line" | awk '{print $1}')))
