@@ -9,7 +9,8 @@ import { lookup as hostLookup } from 'node:dns/promises';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
-import { defaultCrypto, type CryptoProvider } from '../crypto/index.js';
+import { type CryptoProvider } from '../crypto/index.js';
+import { bestCrypto } from './native-crypto.js';
 import { NetstackEndpoint } from '../endpoint/netstack-endpoint.js';
 import { DNS_TYPE_A, DNS_TYPE_AAAA, buildQuery, parseResponse } from '../endpoint/dns.js';
 import { formatAddress, parseAddress, parsePrefix } from '../netstack/addr.js';
@@ -163,7 +164,7 @@ export class WireGuard extends EventEmitter {
       icmp: opts.icmp,
       promiscuous: opts.promiscuous,
       forward: opts.forward,
-      crypto: opts.crypto ?? defaultCrypto(),
+      crypto: opts.crypto ?? bestCrypto(),
       stack: { seed: (Math.random() * 0x7fffffff) | 0 },
     });
     if (opts.icmp === 'all') process.emitWarning('wgts: ICMP = all answers pings for every address, reachable or not (debugging only)');
