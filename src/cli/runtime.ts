@@ -10,6 +10,6 @@ import { runTunEndpoint } from './tun-up.js';
 
 export async function runEndpoint(opts: UpOptions): Promise<number> {
   if (opts.mode === 'tun') return runTunEndpoint(opts);
-  const log = createLogger(effectiveLogLevel(opts.logLevel, opts.cli.env), (l) => opts.cli.err(l));
-  return runNetstackEndpoint(opts.config, { interfaceName: opts.interfaceName, log: (line) => log.info(line) });
+  const logger = createLogger(effectiveLogLevel(opts.logLevel, opts.cli.env), (l) => opts.cli.err(l));
+  return runNetstackEndpoint(opts.config, { interfaceName: opts.interfaceName, logger });
 }

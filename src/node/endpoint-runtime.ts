@@ -20,6 +20,7 @@ import type { Peer } from '../wireguard/peer.js';
 import { parseConfig } from '../config/parse.js';
 import { formatPrefix } from '../config/ip.js';
 import type { WgConfig } from '../config/types.js';
+import { EndpointReresolver, type PeerHealth } from '../config/reresolve.js';
 import { createBind, type UdpBind } from './bind.js';
 import { UapiServer } from './uapi-server.js';
 import {
@@ -47,7 +48,12 @@ export interface PeerOptions {
   publicKey: string | Uint8Array;
   presharedKey?: string | Uint8Array;
   allowedIPs: string[];
-  /** "host:port", "[v6]:port" or { host, port }; hostnames are resolved once with the host's resolver. */
+  /**
+   * "host:port", "[v6]:port" or { host, port }. A hostname is resolved with the
+   * host's resolver when the peer is added, and again (at most every 20 s) while
+   * the peer's handshakes keep failing; a changed answer replaces the endpoint
+   * ('endpoint-change' event).
+   */
   endpoint?: string | { host: string; port: number };
   persistentKeepalive?: number;
 }
@@ -73,6 +79,23 @@ export interface WireGuardOptions {
   uapi?: boolean | string;
   bind?: 'auto' | 'native' | 'dgram';
   crypto?: CryptoProvider;
+  /** hostname → address for peer endpoints (default: the host's resolver, dns.lookup). */
+  resolveHost?: (host: string) => Promise<string>;
+}
+
+/** 'endpoint-change': a peer's endpoint hostname was looked up again and answered differently. */
+export interface EndpointChangeEvent {
+  publicKey: string;
+  host: string;
+  from: string | null;
+  to: string;
+}
+
+/** 'resolve-error': looking a peer's endpoint hostname up again failed (the old address stays). */
+export interface ResolveErrorEvent {
+  publicKey: string;
+  host: string;
+  error: Error;
 }
 
 export interface PeerInfo {
@@ -145,6 +168,9 @@ export class WireGuard extends EventEmitter {
   private closed = false;
   private closing: Promise<void> | null = null;
   private dnsId = 1;
+  private readonly resolveHost: (host: string) => Promise<string>;
+  /** Peers whose endpoint was given as a hostname (re-resolved while handshakes fail). */
+  private readonly reresolver = new EndpointReresolver([], 0);
   private seenCallbackErrors = 0;
   private warnedCallbackErrors = 0;
   /** The NetContext the sockets use. */
@@ -156,6 +182,7 @@ export class WireGuard extends EventEmitter {
     this.name = opts.name ?? 'wgts';
     this.bind = bind;
     this.dns = opts.dns ?? [];
+    this.resolveHost = opts.resolveHost ?? (async (h) => (await hostLookup(h)).address);
     this.endpoint = new NetstackEndpoint({
       sendDatagram: (data, to) => this.bind.send(data, to),
       onHandshake: (peer) => this.onHandshake(peer),
@@ -214,7 +241,10 @@ export class WireGuard extends EventEmitter {
     return WireGuard.fromParsedConfig(cfg, opts);
   }
 
-  static async fromParsedConfig(cfg: WgConfig, opts: { name?: string; uapi?: boolean | string; bind?: 'auto' | 'native' | 'dgram' } = {}): Promise<WireGuard> {
+  static async fromParsedConfig(
+    cfg: WgConfig,
+    opts: { name?: string; uapi?: boolean | string; bind?: 'auto' | 'native' | 'dgram'; resolveHost?: (host: string) => Promise<string> } = {},
+  ): Promise<WireGuard> {
     const iface = cfg.interface;
     if (!iface.privateKey) throw new TypeError('config: [Interface] has no PrivateKey');
     const wg = await WireGuard.create({
@@ -230,6 +260,7 @@ export class WireGuard extends EventEmitter {
       name: opts.name,
       uapi: opts.uapi,
       bind: opts.bind,
+      resolveHost: opts.resolveHost,
       peers: cfg.peers.map((p) => ({
         publicKey: p.publicKey,
         presharedKey: p.presharedKey,
@@ -359,6 +390,48 @@ export class WireGuard extends EventEmitter {
         this.emit('peer-down', { publicKey: b64(peer.publicKey), endpoint: endpointText(peer.endpoint) });
       }
     }
+    if (this.reresolver.size > 0) this.reresolveEndpoints(now);
+  }
+
+  private peerHealth(key: string, now: number): PeerHealth | undefined {
+    const peer = this.endpoint.device.getPeer(keyBytes(key, 'peer publicKey'));
+    if (!peer || peer.removed) return undefined;
+    // Two unanswered retransmissions (about 10 s of silence) mean the handshake is failing.
+    return { lastHandshake: peer.lastHandshakeTime, trying: !peer.hasLiveSession(now) && peer.timers.handshakeAttempts >= 2 };
+  }
+
+  /** Looks hostnames of failing peers up again (reresolve-dns.sh, built in). */
+  checkEndpointNames(now = clockNow()): void {
+    if (!this.closed) this.reresolveEndpoints(now);
+  }
+
+  private reresolveEndpoints(now: number): void {
+    for (const t of this.reresolver.due(now, (k) => this.peerHealth(k, now))) {
+      this.resolveHost(t.host).then(
+        (address) => {
+          this.reresolver.done(t.key);
+          if (this.closed) return;
+          const peer = this.endpoint.device.getPeer(keyBytes(t.key, 'peer publicKey'));
+          if (!peer || peer.removed) return;
+          const from = endpointText(peer.endpoint);
+          const to = endpointText({ address, port: t.port })!;
+          if (from === to) return;
+          peer.setEndpoint({ address, port: t.port });
+          const ev: EndpointChangeEvent = { publicKey: t.key, host: t.host, from, to };
+          this.emit('endpoint-change', ev);
+          // Try the new address now rather than at the next retransmission.
+          this.enter();
+          this.endpoint.device.sendKeepalive(peer, clockNow());
+          this.leave();
+        },
+        (e: unknown) => {
+          this.reresolver.done(t.key);
+          if (this.closed) return;
+          const ev: ResolveErrorEvent = { publicKey: t.key, host: t.host, error: e instanceof Error ? e : new Error(String(e)) };
+          this.emit('resolve-error', ev);
+        },
+      );
+    }
   }
 
   /** Adds or updates a peer. */
@@ -372,15 +445,20 @@ export class WireGuard extends EventEmitter {
     }
     if (p.endpoint) {
       const e = parseEndpointText(p.endpoint);
-      const address = isIP(e.host) ? e.host : (await hostLookup(e.host)).address;
+      const address = isIP(e.host) ? e.host : await this.resolveHost(e.host);
       peer.setEndpoint({ address, port: e.port });
+      const key = b64(peer.publicKey);
+      this.reresolver.forget(key);
+      if (!isIP(e.host)) this.reresolver.add({ key, host: e.host, port: e.port }, clockNow());
     }
     if (p.persistentKeepalive) peer.setPersistentKeepalive(p.persistentKeepalive, clockNow());
     this.leave();
   }
 
   removePeer(publicKey: string | Uint8Array): boolean {
-    const ok = this.endpoint.device.removePeer(keyBytes(publicKey, 'peer publicKey'));
+    const bytes = keyBytes(publicKey, 'peer publicKey');
+    this.reresolver.forget(b64(bytes));
+    const ok = this.endpoint.device.removePeer(bytes);
     this.leave();
     return ok;
   }
@@ -577,10 +655,21 @@ export class WireGuard extends EventEmitter {
   }
 }
 
+/** Levelled log sink for runNetstackEndpoint (src/cli/tun-exec.ts's Logger fits). */
+export interface RunLogger {
+  error(msg: string): void;
+  warn(msg: string): void;
+  info(msg: string): void;
+  verbose(msg: string): void;
+  debug(msg: string): void;
+}
+
 export interface RunOptions {
   interfaceName: string;
-  /** Log lines (default: stderr). */
+  /** Log lines, all levels, each prefixed "wgts: " (default: stderr). Ignored when `logger` is given. */
   log?: (line: string) => void;
+  /** Levelled logging (wins over `log`). */
+  logger?: RunLogger;
   /** Serve the UAPI socket and write a pid file next to it (default true). */
   uapi?: boolean;
   /** UAPI socket path (default: defaultUapiPath(interfaceName)). */
@@ -588,20 +677,34 @@ export interface RunOptions {
   bind?: 'auto' | 'native' | 'dgram';
   /** Resolves to stop (default: SIGINT/SIGTERM). */
   stop?: Promise<void>;
+  /** hostname → address for peer endpoints (default: dns.lookup). */
+  resolveHost?: (host: string) => Promise<string>;
+}
+
+function plainLogger(log: (line: string) => void): RunLogger {
+  const line = (m: string): void => log(`wgts: ${m}`);
+  return { error: line, warn: line, info: line, verbose: line, debug: line };
+}
+
+function short(key: string): string {
+  return key.length > 12 ? `${key.slice(0, 8)}…` : key;
 }
 
 /**
  * `wgts up` in netstack mode: runs the endpoint of `config` until SIGINT /
  * SIGTERM (or `opts.stop`), serving the UAPI socket; resolves with the exit code.
+ * Logs: start, stop and peers coming up / going stale at info; every handshake at
+ * verbose; endpoint re-resolutions at info, failed ones at warn; errors at error.
  */
 export async function runNetstackEndpoint(config: WgConfig, opts: RunOptions): Promise<number> {
-  const log = opts.log ?? ((l: string) => process.stderr.write(l + '\n'));
+  const log = opts.logger ?? plainLogger(opts.log ?? ((l: string) => process.stderr.write(l + '\n')));
+  const name = opts.interfaceName;
   let wg: WireGuard;
   try {
     const uapi = opts.uapi === false ? false : (opts.uapiPath ?? true);
-    wg = await WireGuard.fromParsedConfig(config, { name: opts.interfaceName, uapi, bind: opts.bind });
+    wg = await WireGuard.fromParsedConfig(config, { name, uapi, bind: opts.bind, resolveHost: opts.resolveHost });
   } catch (e) {
-    log(`wgts: ${opts.interfaceName}: ${(e as Error).message}`);
+    log.error(`${name}: ${(e as Error).message}`);
     return 1;
   }
   let pidFile: string | null = null;
@@ -610,16 +713,26 @@ export async function runNetstackEndpoint(config: WgConfig, opts: RunOptions): P
     try {
       mkdirSync(join(pidFile, '..'), { recursive: true });
       writeFileSync(pidFile, `${process.pid}\n`);
-    } catch {
+    } catch (e) {
+      log.warn(`${name}: cannot write the pid file ${pidFile} (\`wgts down\` will not find this process): ${(e as Error).message}`);
       pidFile = null;
     }
   }
-  log(`wgts: ${opts.interfaceName} up (netstack): public key ${wg.publicKey}, listening on UDP ${wg.listenPort}`);
-  if (wg.uapiPath) log(`wgts: UAPI socket ${wg.uapiPath}`);
-  wg.on('handshake', (e: HandshakeEvent) => log(`wgts: handshake with ${e.publicKey} (${e.endpoint ?? 'no endpoint'})`));
-  wg.on('service-error', (e: Error) => log(`wgts: ${e.message}`));
+  log.info(`${name} up (netstack): public key ${wg.publicKey}, listening on UDP ${wg.listenPort}`);
+  if (wg.uapiPath) log.info(`UAPI socket ${wg.uapiPath}`);
+  wg.on('handshake', (e: HandshakeEvent) => log.verbose(`handshake with ${e.publicKey} (${e.endpoint ?? 'no endpoint'})`));
+  wg.on('peer-up', (e: HandshakeEvent) => log.info(`peer ${short(e.publicKey)} up: handshake with ${e.publicKey} (${e.endpoint ?? 'no endpoint'})`));
+  wg.on('peer-down', (e: HandshakeEvent) => log.info(`peer ${short(e.publicKey)} down: no session for 180 s (last endpoint ${e.endpoint ?? 'none'})`));
+  wg.on('endpoint-change', (e: EndpointChangeEvent) => log.info(`peer ${short(e.publicKey)}: handshakes failing; ${e.host} re-resolved, endpoint ${e.from ?? 'none'} → ${e.to}`));
+  wg.on('resolve-error', (e: ResolveErrorEvent) => log.warn(`peer ${short(e.publicKey)}: handshakes failing; cannot resolve ${e.host} again: ${e.error.message}`));
+  wg.on('service-error', (e: Error) => log.warn(e.message));
+  wg.on('error', (e: Error) => log.error(e.message));
+  let signal: NodeJS.Signals | null = null;
   await new Promise<void>((resolve) => {
-    const onSignal = (): void => resolve();
+    const onSignal = (sig: NodeJS.Signals): void => {
+      signal = sig;
+      resolve();
+    };
     process.once('SIGINT', onSignal);
     process.once('SIGTERM', onSignal);
     opts.stop?.then(resolve, resolve);
@@ -628,8 +741,9 @@ export async function runNetstackEndpoint(config: WgConfig, opts: RunOptions): P
       process.off('SIGTERM', onSignal);
     });
   });
+  if (signal) log.info(`${signal}: taking ${name} down`);
   await wg.close();
   if (pidFile) rmSync(pidFile, { force: true });
-  log(`wgts: ${opts.interfaceName} down`);
+  log.info(`${name} down`);
   return 0;
 }
