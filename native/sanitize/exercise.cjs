@@ -1,0 +1,239 @@
+'use strict';
+/**
+ * Drives the native addon through its edges: empty, short and maximum-size
+ * packets, out-of-range arguments, closed handles and closes from inside
+ * callbacks. Meant to run under AddressSanitizer/UBSan (native/sanitize/run.sh),
+ * inside a private network namespace (`unshare -n`) so the TUN device and the
+ * loopback traffic are its own. Prints "exercise: ok N checks" on success.
+ *
+ *   node exercise.cjs /path/to/wgts_native.node
+ */
+const { execFileSync } = require('node:child_process');
+const addon = require(process.argv[2]);
+
+let checks = 0;
+function check(cond, what) {
+  checks++;
+  if (!cond) {
+    console.error(`exercise: FAIL ${what}`);
+    process.exit(1);
+  }
+}
+function throws(fn, re, what) {
+  try {
+    fn();
+  } catch (e) {
+    check(re.test(String(e.message)), `${what}: ${e.message}`);
+    return;
+  }
+  check(false, `${what}: did not throw`);
+}
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+function aead() {
+  const key = Buffer.alloc(32, 7);
+  for (const n of [0, 1, 15, 16, 17, 63, 64, 65, 1420, 65535]) {
+    const pt = Buffer.alloc(n, n & 0xff);
+    const out = Buffer.alloc(n + 16 + 3);
+    check(addon.aeadSeal(key, 5n, pt, null, out, 3) === n + 16, `seal ${n}`);
+    const back = Buffer.alloc(n + 1);
+    check(addon.aeadOpen(key, 5, out.subarray(3, 3 + n + 16), null, back, 1) === n, `open ${n}`);
+    check(back.subarray(1).equals(pt), `round trip ${n}`);
+    out[3 + n] ^= 1;
+    check(addon.aeadOpen(key, 5, out.subarray(3, 3 + n + 16), null, back, 1) === -1, `tampered ${n}`);
+    // In place, overlapping by one byte each way.
+    const buf = Buffer.alloc(n + 40, 1);
+    addon.aeadSeal(key, 2n ** 64n - 1n, buf.subarray(8, 8 + n), Buffer.alloc(32), buf, 7);
+    addon.aeadSeal(key, 0, buf.subarray(8, 8 + n), Buffer.alloc(1), buf, 9);
+  }
+  check(addon.aeadOpen(key, 0, Buffer.alloc(15), null, Buffer.alloc(64)) === -1, 'open short input');
+  throws(() => addon.aeadSeal(key, 0, Buffer.alloc(10), null, Buffer.alloc(25)), /too small/, 'seal out too small');
+  throws(() => addon.aeadSeal(key, 0, Buffer.alloc(10), null, Buffer.alloc(100), 90), /too small/, 'seal offset past end');
+  throws(() => addon.aeadSeal(key, 0, Buffer.alloc(10), null, Buffer.alloc(100), 2 ** 31), /too small|range/i, 'seal huge offset');
+  throws(() => addon.aeadOpen(key, 0, Buffer.alloc(40), null, Buffer.alloc(10)), /too small/, 'open out too small');
+  throws(() => addon.aeadSeal(Buffer.alloc(31), 0, Buffer.alloc(1), null, Buffer.alloc(64)), /32 bytes/, 'short key');
+  throws(() => addon.aeadSeal(key, -1, Buffer.alloc(1), null, Buffer.alloc(64)), /counter/, 'negative counter');
+}
+
+const META = 16;
+function udpPair(slot = 2048, batch = 64) {
+  const mk = () => {
+    const s = { recv: Buffer.alloc(slot * batch), recvMeta: new Int32Array(META * batch), send: Buffer.alloc(70000 * 2), sendMeta: new Int32Array(META * batch) };
+    s.udp = new addon.Udp(s.recv, slot, s.recvMeta, s.send, s.sendMeta);
+    return s;
+  };
+  return [mk(), mk()];
+}
+function queue(s, i, off, len, port) {
+  const m = s.sendMeta.subarray(i * META, (i + 1) * META);
+  m.fill(0);
+  m[0] = off;
+  m[1] = len;
+  m[2] = 4;
+  m[3] = port;
+  m.set([127, 0, 0, 1], 4);
+}
+
+async function udp() {
+  const [a, b] = udpPair();
+  const pa = a.udp.bind(0, 4);
+  const pb = b.udp.bind(0, 0);
+  check(pa > 0 && pb > 0, 'bind');
+  throws(() => a.udp.bind(0), /already bound/, 'bind twice');
+  const lengths = [];
+  let errors = 0;
+  b.udp.start(
+    (count) => {
+      for (let i = 0; i < count; i++) lengths.push(b.recvMeta[i * META]);
+    },
+    () => errors++,
+  );
+  throws(() => b.udp.start(() => {}, () => {}), /already started/, 'start twice');
+  // Empty, short, a full slot, one over the slot (truncated), the largest IPv4 UDP payload.
+  const sizes = [0, 1, 2048, 2049, 65507];
+  let off = 0;
+  sizes.forEach((n, i) => {
+    a.send.fill(i + 1, off, off + n);
+    queue(a, i, off, n, pb);
+    off += n;
+  });
+  a.udp.sendBatch(sizes.length);
+  // A batch of 64 small ones (GSO grouping when the kernel has it).
+  for (let i = 0; i < 64; i++) queue(a, i, i * 100, 100, pb);
+  check(a.udp.sendBatch(64) >= 0, 'batch of 64');
+  throws(() => a.udp.sendBatch(65), /exceeds/, 'count over meta');
+  queue(a, 0, a.send.length - 10, 11, pb);
+  throws(() => a.udp.sendBatch(1), /outside/, 'message past the buffer end');
+  queue(a, 0, 0x7fffffff, 10, pb);
+  throws(() => a.udp.sendBatch(1), /outside/, 'huge offset');
+  queue(a, 0, 0, 10, 0); // port 0: the kernel refuses; not a crash
+  a.udp.sendBatch(1);
+  queue(a, 0, 0, 10, pb);
+  a.send[0] = 0; // family 7: garbage
+  a.sendMeta[2] = 7;
+  a.udp.sendBatch(1);
+  for (let t = 0; t < 40 && lengths.length < sizes.length + 64; t++) await sleep(25);
+  check(lengths.length >= sizes.length + 60, `received ${lengths.length}`);
+  check(JSON.stringify(lengths.slice(0, 5)) === JSON.stringify([0, 1, 2048, -1, -1]), `lengths ${lengths.slice(0, 5)}`);
+  a.udp.setMark(0);
+  check(typeof a.udp.gsoEnabled() === 'boolean', 'gso flag');
+  // Close from inside the receive callback while a flood is arriving.
+  let closedInside = false;
+  const [c, d] = udpPair(256, 8);
+  const pd = d.udp.bind(0, 4);
+  c.udp.bind(0, 4);
+  d.udp.start(
+    () => {
+      if (!closedInside) {
+        closedInside = true;
+        d.udp.close();
+        d.udp.close();
+      }
+    },
+    () => {},
+  );
+  for (let round = 0; round < 20; round++) {
+    for (let i = 0; i < 8; i++) queue(c, i, i * 200, 200, pd);
+    c.udp.sendBatch(8);
+    await sleep(2);
+  }
+  check(closedInside, 'closed inside the callback');
+  throws(() => d.udp.localPort(), /closed/, 'closed handle');
+  throws(() => d.udp.start(() => {}, () => {}), /closed|started/, 'start after close');
+  // Close with sends pending and the poller running, then drop every reference.
+  a.udp.close();
+  b.udp.close();
+  c.udp.close();
+  throws(() => a.udp.sendBatch(1), /closed/, 'send after close');
+  throws(() => new addon.Udp(Buffer.alloc(10), 64, new Int32Array(16), Buffer.alloc(10), new Int32Array(16)), /small/, 'buffers too small');
+  throws(() => new addon.Udp(Buffer.alloc(1000), 8, new Int32Array(16), Buffer.alloc(10), new Int32Array(16)), /slotSize/, 'slot too small');
+  throws(() => new addon.Udp(Buffer.alloc(1000), 100, [1, 2], Buffer.alloc(10), new Int32Array(16)), /Int32Array/, 'meta type');
+  check(errors === 0, `poll errors ${errors}`);
+}
+
+async function tun() {
+  const name = 'wsan0';
+  const meta = new Int32Array(2 * 32);
+  const buf = Buffer.alloc(65535 * 2);
+  const t = new addon.Tun(name, buf, meta);
+  check(t.name === name && t.fd >= 0, 'tun open');
+  t.setMtu(1420);
+  check(t.getMtu() === 1420, 'mtu');
+  execFileSync('ip', ['addr', 'add', '10.250.0.1/24', 'dev', name]);
+  execFileSync('ip', ['link', 'set', name, 'up']);
+  const seen = [];
+  t.start(
+    (count) => {
+      for (let i = 0; i < count; i++) seen.push(meta[2 * i + 1]);
+    },
+    () => {},
+  );
+  // Short, garbage, empty and oversized writes: errors, not crashes.
+  for (const n of [0, 1, 19, 20, 60, 1420, 65535]) {
+    const r = t.write(Buffer.alloc(n, 0x45));
+    check(typeof r === 'number', `write ${n}`);
+  }
+  // A well-formed IPv4 packet from the tunnel (ICMP echo to our own address) reaches the kernel.
+  const pkt = Buffer.from('450000540000400040010000' + '0afa0002' + '0afa0001' + '0800f7ff00000000' + '00'.repeat(56), 'hex');
+  check(t.write(pkt) === pkt.length, 'write ipv4');
+  // Reads: the kernel routes pings for 10.250.0.0/24 into the TUN; sizes up to the MTU.
+  try {
+    execFileSync('ping', ['-c', '3', '-i', '0.01', '-W', '0.2', '-s', '1392', '10.250.0.2'], { stdio: 'ignore' });
+  } catch {
+    /* nobody answers: the echo requests are what we read */
+  }
+  await sleep(100);
+  check(seen.length >= 3 && seen.some((n) => n === 1420), `tun reads ${seen}`);
+  // Close inside the read callback while pings arrive.
+  const t2 = new addon.Tun('wsan1', Buffer.alloc(65535 * 4), new Int32Array(8));
+  execFileSync('ip', ['addr', 'add', '10.251.0.1/24', 'dev', 'wsan1']);
+  execFileSync('ip', ['link', 'set', 'wsan1', 'up']);
+  let closed2 = false;
+  t2.start(
+    () => {
+      if (!closed2) {
+        closed2 = true;
+        t2.close();
+      }
+    },
+    () => {},
+  );
+  try {
+    execFileSync('ping', ['-c', '5', '-i', '0.01', '-W', '0.1', '10.251.0.2'], { stdio: 'ignore' });
+  } catch {
+    /* no replies expected */
+  }
+  await sleep(50);
+  check(closed2, 'tun closed in its callback');
+  throws(() => t2.getMtu(), /closed/, 'tun closed handle');
+  throws(() => t2.write(pkt), /closed/, 'tun write after close');
+  // Deleting the interface under a running reader: the error callback, no crash.
+  let tunError = '';
+  const t3 = new addon.Tun('wsan2', Buffer.alloc(65535 * 2), new Int32Array(4));
+  t3.start(
+    () => {},
+    (_errno, message) => (tunError = message),
+  );
+  execFileSync('ip', ['link', 'del', 'wsan2']);
+  for (let i = 0; i < 20 && !tunError; i++) await sleep(25);
+  t3.close();
+  t3.close();
+  t.close();
+  throws(() => new addon.Tun('x'.repeat(16), Buffer.alloc(65535), new Int32Array(2)), /too long/, 'long name');
+  throws(() => new addon.Tun('wsan3', Buffer.alloc(100), new Int32Array(2)), /65535/, 'small read buffer');
+  throws(() => new addon.Tun(987654, Buffer.alloc(65535), new Int32Array(2)), /TUNGETIFF/, 'bad fd');
+  console.log(`# tun: ${seen.length} reads, interface deletion reported as '${tunError}'`);
+}
+
+(async () => {
+  aead();
+  await udp();
+  if (process.getuid && process.getuid() === 0) await tun();
+  else console.log('# tun: skipped (not root)');
+  global.gc?.();
+  await sleep(50);
+  console.log(`exercise: ok ${checks} checks`);
+})().catch((e) => {
+  console.error(`exercise: FAIL ${e.stack}`);
+  process.exit(1);
+});
