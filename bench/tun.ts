@@ -111,6 +111,15 @@ async function handshakeRound(topo: Topology, total: number[], firstRtt: number[
   }
 }
 
+/** ms per `wg set` of an existing peer on B (UAPI round trip incl. wg start-up), over `n` runs in one shell. */
+function wgSetMs(topo: Topology, n: number): number {
+  const b = topo.b;
+  const script = `t0=$(date +%s%N); i=0; while [ $i -lt ${n} ]; do wg set ${b.iface} peer ${topo.a.publicKey} persistent-keepalive 0 || exit 1; i=$((i + 1)); done; t1=$(date +%s%N); echo "elapsed_ns=$((t1 - t0))"`;
+  const r = b.ns.exec(['sh', '-c', script], { allowFail: true, timeoutMs: 30_000 });
+  const m = /elapsed_ns=(\d+)/.exec(r.stdout);
+  return m ? Number(m[1]) / 1e6 / n : NaN;
+}
+
 /** Sets up one namespace pair with wireguard-go on A and `implB` on B, session established. */
 function bringUp(implB: string): Topology {
   const topo = new Topology('wireguard-go', implB);
@@ -247,6 +256,22 @@ export async function benchTun(onRow: (r: Row) => void = () => {}): Promise<Row[
         anchorName: 'wireguard-go',
         lowerIsBetter: true,
         note: `median of ${ht.total.length} / ${hg.total.length} rounds, wg set → first ping reply (incl. wg and ping start-up); first-ping RTT ${median(ht.firstRtt).toFixed(2)} / ${median(hg.firstRtt).toFixed(2)} ms`,
+      }),
+    );
+    const sets = { go: [] as number[], ts: [] as number[] };
+    for (let i = 0; i < 3; i++) {
+      sets.go.push(wgSetMs(go, 10));
+      sets.ts.push(wgSetMs(ts, 10));
+    }
+    emit(
+      makeRow({
+        name: 'uapi wg-set',
+        unit: 'ms',
+        wgts: median(sets.ts),
+        anchor: median(sets.go),
+        anchorName: 'wireguard-go',
+        lowerIsBetter: true,
+        note: 'one `wg set … persistent-keepalive 0` of an existing peer, incl. wg start-up; median of 3 × 10',
       }),
     );
   } finally {
