@@ -21,6 +21,7 @@ import type { LogLevel, UpOptions } from './up.js';
 import { createExecutor, createLogger, effectiveLogLevel, KernelFacts, type Executor, type Logger } from './tun-exec.js';
 import { planAddresses, planDns, planHooks, planMtuUp, planRoutes, resolvconfName, type Action } from './tun-plan.js';
 import { teardown } from './tun-down.js';
+import { startTunReresolver } from './tun-reresolve.js';
 import { pidPath, processAlive, readState, writeState, type TunState } from './tun-state.js';
 
 const READY_TIMEOUT_MS = 15_000;
@@ -294,12 +295,15 @@ export async function runTunEndpoint(opts: UpOptions): Promise<number> {
     return e instanceof Interrupted ? 0 : 1;
   }
   log.info(`${iface} is up (tun mode, daemon pid ${daemon.child.pid}); \`${opts.cli.prog} down ${iface}' or SIGTERM/SIGINT to stop`);
+  // wg resolves Endpoint hostnames once; re-resolve them while handshakes fail.
+  const reresolver = startTunReresolver(iface, cfg, { env: { ...env, ...UAPI_ENV }, log });
 
   const why = await new Promise<'signal' | 'daemon'>((resolve) => {
     wake = () => resolve('signal');
     if (stopSignal) resolve('signal');
     void daemon!.exited.then(() => resolve('daemon'));
   });
+  reresolver?.stop();
   let code: number;
   if (why === 'signal') {
     code = (await down()) ? 0 : 1;
