@@ -9,12 +9,21 @@
  * (verbose|error|silent), WG_TUN_FD and WG_UAPI_FD. Exits when the interface
  * is deleted, or on SIGTERM/SIGINT, removing its socket.
  *
+ * `--user NAME[:GROUP]` drops root once the TUN device, the UDP socket and the
+ * UAPI socket exist (initgroups, setgid, setuid): those descriptors stay
+ * usable, and root's `wg` still connects. Without capabilities the daemon can
+ * no longer change SO_MARK (`wg set fwmark` answers an error), bind a port
+ * below 1024, or remove its socket file from the root-owned
+ * /var/run/wireguard at exit (a stale socket is replaced on the next start).
+ * SIGUSR1 writes one `STATS {json}` line (device and UDP counters, RSS) to
+ * stdout, whatever LOG_LEVEL says.
+ *
  * Glue: each TUN read batch → device.sendPacket per packet; each UDP batch →
  * device.receiveDatagram per datagram; deliverPacket → TUN write; one timer
  * armed at device.nextDeadline(), re-armed after each batch, not per packet.
  */
 import { spawn } from 'node:child_process';
-import { writeSync, closeSync, statSync } from 'node:fs';
+import { writeSync, closeSync, statSync, readFileSync } from 'node:fs';
 import { Device, type Endpoint, type Peer } from '../wireguard/device.js';
 import { handleUapiRequest } from '../wireguard/uapi.js';
 import { bestCrypto } from './native-crypto.js';
@@ -62,13 +71,24 @@ function usage(): never {
 interface Args {
   foreground: boolean;
   iface: string;
+  /** `--user NAME[:GROUP]`: drop root after setup. */
+  user?: string;
 }
 
 function parseArgs(argv: string[]): Args {
   let foreground = process.env.WG_PROCESS_FOREGROUND === '1';
   const rest: string[] = [];
-  for (const a of argv) {
+  let user: string | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
     if (a === '-f' || a === '--foreground') foreground = true;
+    else if (a === '--user' || a.startsWith('--user=')) {
+      user = a === '--user' ? argv[++i] : a.slice('--user='.length);
+      if (!user || !/^[A-Za-z0-9._-]+(:[A-Za-z0-9._-]+)?$/.test(user)) {
+        process.stderr.write(`wireguard-ts: --user needs NAME or NAME:GROUP\n`);
+        process.exit(2);
+      }
+    }
     else if (a === '--version' || a === '-v') {
       process.stdout.write('wireguard-ts (wgts) 0.1.0\nUserspace WireGuard daemon in TypeScript, a drop-in for wireguard-go.\n');
       process.exit(0);
@@ -81,7 +101,47 @@ function parseArgs(argv: string[]): Args {
     process.stderr.write(`wireguard-ts: invalid interface name '${iface}'\n`);
     process.exit(2);
   }
-  return { foreground, iface };
+  return { foreground, iface, user };
+}
+
+/** uid and primary gid of a user name (or a numeric uid) from /etc/passwd. */
+function lookupUser(name: string): { uid: number; gid: number; name?: string } {
+  let text = '';
+  try {
+    text = readFileSync('/etc/passwd', 'utf8');
+  } catch {
+    /* no passwd file: numeric only */
+  }
+  for (const line of text.split('\n')) {
+    const f = line.split(':');
+    if (f.length >= 4 && (f[0] === name || f[2] === name)) return { uid: Number(f[2]), gid: Number(f[3]), name: f[0] };
+  }
+  if (/^\d+$/.test(name)) return { uid: Number(name), gid: Number(name) };
+  throw new Error(`no such user '${name}'`);
+}
+
+/** Drops root for good: supplementary groups, gid, uid (in that order, while we still may). */
+function dropPrivileges(spec: string): { uid: number; gid: number } {
+  const [userPart, groupPart] = spec.split(':') as [string, string | undefined];
+  const u = lookupUser(userPart);
+  let gid = u.gid;
+  if (groupPart !== undefined) {
+    if (/^\d+$/.test(groupPart)) gid = Number(groupPart);
+    else {
+      process.setgid!(groupPart);
+      gid = process.getgid!();
+    }
+  }
+  // initgroups is missing from @types/node 20's Process, present at run time on POSIX.
+  const initgroups = (process as unknown as { initgroups?: (user: string, extra: number) => void }).initgroups;
+  if (u.name && initgroups) initgroups(u.name, gid);
+  else process.setgroups!([gid]);
+  process.setgid!(gid);
+  process.setuid!(u.uid);
+  if (process.getuid!() !== u.uid || process.geteuid!() !== u.uid || (u.uid !== 0 && process.getegid!() !== gid)) {
+    throw new Error('privileges were not dropped');
+  }
+  return { uid: u.uid, gid };
 }
 
 /** Parent side of daemonizing: spawn ourselves with -f, wait for "ready" on fd 3. */
@@ -96,7 +156,7 @@ function daemonize(args: Args): Promise<number> {
     const readyFd = Math.max(3, ...inherited.map((fd) => fd + 1));
     const stdio: Array<'ignore' | 'inherit' | 'pipe' | number> = ['ignore', keepOutput ? 'inherit' : 'ignore', keepOutput ? 'inherit' : 'pipe'];
     for (let fd = 3; fd <= readyFd; fd++) stdio.push(fd === readyFd ? 'pipe' : inherited.includes(fd) ? fd : 'ignore');
-    const child = spawn(process.execPath, [...process.execArgv, process.argv[1]!, '-f', args.iface], {
+    const child = spawn(process.execPath, [...process.execArgv, process.argv[1]!, '-f', ...(args.user ? ['--user', args.user] : []), args.iface], {
       detached: true,
       stdio,
       env: { ...process.env, WG_PROCESS_FOREGROUND: '1', [READY_FD_ENV]: String(readyFd) },
@@ -329,6 +389,12 @@ class Daemon {
     this.timer = setTimeout(this.fireTimer, Math.max(0, Math.ceil(at - clock())));
   }
 
+  /** One line of counters for SIGUSR1 (device, UDP bind, process memory). */
+  statsLine(): string {
+    const mem = process.memoryUsage();
+    return `STATS ${JSON.stringify({ iface: this.iface, device: this.device.stats, udp: { kind: this.bind.kind, ...this.bind.stats }, rss: mem.rss, heapUsed: mem.heapUsed, arrayBuffers: mem.arrayBuffers })}\n`;
+  }
+
   /** Shuts down; `removeSocket` false when the socket path may already belong to someone else. */
   async stop(code: number, removeSocket = true): Promise<never> {
     if (!this.stopping) {
@@ -375,9 +441,22 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<void
     process.stderr.write(`wireguard-ts: ${(err as Error).message}\n`);
     process.exit(1);
   }
+  if (args.user) {
+    try {
+      const ids = dropPrivileges(args.user);
+      log.info(`Dropped privileges to uid ${ids.uid} gid ${ids.gid}`);
+    } catch (err) {
+      log.error(`Failed to drop privileges: ${(err as Error).message}`);
+      process.stderr.write(`wireguard-ts: cannot drop privileges to '${args.user}': ${(err as Error).message}\n`);
+      await daemon.stop(1);
+    }
+  }
   process.on('SIGTERM', () => void daemon.stop(0));
   process.on('SIGINT', () => void daemon.stop(0));
   process.on('SIGHUP', () => undefined);
+  process.on('SIGUSR1', () => {
+    process.stdout.write(daemon.statsLine());
+  });
   if (process.env[READY_FD_ENV] !== undefined) process.chdir('/');
   log.info(`Device ${args.iface} up`);
   signalReady();
