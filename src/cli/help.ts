@@ -32,7 +32,14 @@ Options:
   --mode tun        create a kernel TUN interface and configure it like wg-quick:
                     Address, MTU, DNS, routes for AllowedIPs, Table and the
                     PreUp/PostUp/PreDown/PostDown hooks. Needs root (CAP_NET_ADMIN).
-  --log-level LEVEL one of silent, error, warn, info, verbose, debug (default info).
+  --log-level LEVEL one of silent, error, warn, info, verbose, debug (default info,
+                    or $LOG_LEVEL when set). Log lines go to stderr as "LEVEL: text":
+                    start and stop, peers coming up and going stale (info), every
+                    handshake (verbose), failures (warn, error).
+
+Endpoint hostnames are resolved at start; while a peer's handshakes keep
+failing its name is looked up again (at most every 20 s) and the endpoint
+follows a changed address, as wireguard-tools' reresolve-dns.sh does.
 
 The UAPI socket is /var/run/wireguard/NAME.sock when running as root, otherwise
 $XDG_RUNTIME_DIR/wgts/NAME.sock (or /tmp/wgts-UID/NAME.sock), so \`wgts show\`,
