@@ -3,6 +3,7 @@ import { TCP_SYN, newTcpHeader, setTcpChecksum, writeTcpHeader } from '../../../
 import { mulberry32 } from '../../../src/netstack/link/fault.js';
 import type { TcpEndpoint } from '../../../src/netstack/transport/tcp/endpoint.js';
 import { A_ADDR, B_ADDR, Pair } from './harness.js';
+import { TcpStack } from '../../../src/netstack/transport/tcp/stack.js';
 import { bulkBothWays } from './bulk.js';
 
 const MB = 1024 * 1024;
@@ -194,4 +195,102 @@ describe('two stacks back to back', () => {
     });
   }
 
+});
+
+describe('connection churn', () => {
+  it('200 connections with random sizes, closes and aborts under loss leave no state behind', () => {
+    const p = new Pair({ fault: { seed: 77, delayMs: 3, jitterMs: 2, loss: 0.02, duplicate: 0.01 }, a: { config: { mslMs: 200 } }, b: { config: { mslMs: 200 } } });
+    const rand = mulberry32(5);
+    const l = p.b.listen(7);
+    let echoed = 0;
+    const servers = new Map<number, TcpEndpoint>();
+    l.onConnection = (ep) => {
+      servers.set(ep.remotePort, ep);
+      ep.onReadable = () => {
+        const d = ep.read();
+        echoed += d.length;
+        if (ep.writableFree >= d.length) ep.write(d);
+      };
+      ep.onEnd = () => ep.close();
+    };
+    let done = 0;
+    let intact = 0;
+    const bad: string[] = [];
+    for (let i = 0; i < 200; i++) {
+      const c = p.a.connect({ localAddress: A_ADDR, remoteAddress: B_ADDR, remotePort: 7 });
+      const size = 1 + Math.floor(rand() * 20000);
+      const mode = rand();
+      let got = 0;
+      c.onConnect = () => {
+        c.write(new Uint8Array(size).fill(i & 0xff));
+        if (mode < 0.1) c.abort();
+      };
+      c.onReadable = () => {
+        const d = c.read();
+        if (d.every((x) => x === (i & 0xff))) got += d.length;
+        if (got === size && mode >= 0.1) c.close();
+      };
+      c.onClose = (err) => {
+        done++;
+        if (got === size || mode < 0.1) intact++;
+        else bad.push(`${i} size=${size} got=${got} err=${err?.code} ${err?.message} info=${JSON.stringify(c.info())} seq=${JSON.stringify(c.sequence)} server=${JSON.stringify(servers.get(c.localPort)?.info())} sseq=${JSON.stringify(servers.get(c.localPort)?.sequence)} sstats=${JSON.stringify(servers.get(c.localPort)?.stats)}`);
+      };
+    }
+    p.runUntil(() => done === 200, 600_000);
+    p.runFor(2000); // TIME_WAIT (2·MSL = 400 ms) and stragglers
+    expect(done).toBe(200);
+    expect(bad).toEqual([]);
+    expect(intact).toBe(200);
+    expect(echoed).toBeGreaterThan(0);
+    expect(p.a.connectionCount).toBe(0);
+    expect(p.b.connectionCount).toBe(0);
+    expect(p.b.halfOpenCount).toBe(0);
+    expect(p.a.nextDeadline()).toBeUndefined();
+    expect(p.b.nextDeadline()).toBeUndefined();
+  });
+});
+
+describe('synchronous links', () => {
+  it('a link that delivers inside send() (loopback-style) never re-enters a connection mid-processing', () => {
+    let now = 0;
+    const cfg = { config: { mslMs: 100 } };
+    const a: TcpStack = new TcpStack({ send: (_e, s, d, buf, off) => b.input(s, d, buf.subarray(off), now), mtuPayload: () => 1480 }, cfg);
+    const b: TcpStack = new TcpStack({ send: (_e, s, d, buf, off) => a.input(s, d, buf.subarray(off), now), mtuPayload: () => 1480 }, cfg);
+    const l = b.listen(9);
+    const total = 2 * MB;
+    const data = new Uint8Array(total).map((_, i) => (i * 7) & 0xff);
+    const sink = { a: [] as number[], b: 0 };
+    let bOk = true;
+    l.onConnection = (ep) => {
+      ep.onReadable = () => {
+        const d = ep.read();
+        for (let i = 0; i < d.length; i++) if (d[i] !== ((sink.b + i) * 7) % 256) bOk = false;
+        sink.b += d.length;
+        ep.write(d.subarray(0, Math.min(d.length, ep.writableFree))); // echo what fits
+      };
+    };
+    const c = a.connect({ localAddress: A_ADDR, remoteAddress: B_ADDR, remotePort: 9 });
+    let sent = 0;
+    let echoed = 0;
+    const pump = () => {
+      while (sent < total) {
+        const n = c.write(data.subarray(sent, Math.min(total, sent + 32768)));
+        sent += n;
+        if (n === 0) return;
+      }
+    };
+    c.onConnect = pump;
+    c.onWritable = pump;
+    c.onReadable = () => (echoed += c.read().length);
+    for (let i = 0; i < 100_000 && sink.b < total; i++) {
+      const d = Math.min(a.nextDeadline() ?? Infinity, b.nextDeadline() ?? Infinity);
+      if (d === Infinity) break;
+      now = Math.max(now, d);
+      a.tick(now);
+      b.tick(now);
+    }
+    expect(sink.b).toBe(total);
+    expect(bOk).toBe(true);
+    expect(echoed).toBeGreaterThan(0);
+  });
 });

@@ -186,9 +186,10 @@ export class TcpEndpoint implements TcpEndpointId {
 
   // ---- application callbacks
   // Application callbacks. Events that happened while no callback was set
-  // are delivered when one is set (connect, end and close once; readable
-  // while data is waiting), so attaching callbacks late — after a promise
-  // resolved, say — loses nothing.
+  // are delivered when one is set (connect, writable, end and close once;
+  // readable while data is waiting), so attaching callbacks late — after a
+  // promise resolved, or a link that completes a handshake inside connect() —
+  // loses nothing.
   private cbConnect: (() => void) | null = null;
   private cbReadable: (() => void) | null = null;
   private cbEnd: (() => void) | null = null;
@@ -213,7 +214,15 @@ export class TcpEndpoint implements TcpEndpointId {
       this.replay(EV_READABLE);
     }
   }
-  onWritable: (() => void) | null = null;
+  private cbWritable: (() => void) | null = null;
+  /** Room freed up after a short write. */
+  get onWritable(): (() => void) | null {
+    return this.cbWritable;
+  }
+  set onWritable(cb: (() => void) | null) {
+    this.cbWritable = cb;
+    if (cb) this.replay(EV_WRITABLE);
+  }
   /** The peer finished sending (FIN); remaining data is still readable. */
   get onEnd(): (() => void) | null {
     return this.cbEnd;
@@ -1721,7 +1730,10 @@ export class TcpEndpoint implements TcpEndpointId {
       if (this.cbEnd) this.cbEnd();
       else this.missed |= EV_END;
     }
-    if (ev & EV_WRITABLE && this.state !== S.CLOSED) this.onWritable?.();
+    if (ev & EV_WRITABLE && this.state !== S.CLOSED) {
+      if (this.cbWritable) this.cbWritable();
+      else this.missed |= EV_WRITABLE;
+    }
     if (ev & EV_CLOSE && !this.closeEmitted) {
       if (this.cbClose) {
         this.closeEmitted = true;

@@ -218,6 +218,8 @@ class ForwarderRequest implements TcpForwarderRequest {
   }
 }
 
+const EMPTY = new Uint8Array(0);
+
 function addrHash16(a: Uint8Array): number {
   let h = 0;
   for (let i = 0; i < a.length; i += 2) h ^= (a[i]! << 8) | a[i + 1]!;
@@ -288,6 +290,7 @@ export class TcpStack implements EndpointHost {
   private readonly forwarderPending = new Map<string, ForwarderRequest>();
   private readonly maxForwarderInFlight: number;
   private readonly synCookies: boolean;
+  private lastCookieSent = -1;
   // Timer heap (lazy: stale entries are skipped when popped).
   private readonly heapAt: number[] = [];
   private readonly heapEp: TcpEndpoint[] = [];
@@ -295,6 +298,15 @@ export class TcpStack implements EndpointHost {
   private readonly dirty: TcpEndpoint[] = [];
   private readonly dirtyListeners: TcpListener[] = [];
   private dispatching = false;
+  // Outgoing segments wait here until the current operation is complete, so a
+  // link that delivers synchronously (loopback, in-process pairs) never
+  // re-enters a connection in the middle of its own processing.
+  private readonly outEp: (TcpEndpoint | null)[] = [];
+  private readonly outSrc: Uint8Array[] = [];
+  private readonly outDst: Uint8Array[] = [];
+  private readonly outBuf: Uint8Array[] = [];
+  private readonly outOff: number[] = [];
+  private outHead = 0;
   /** Segment most recently refused by deliver() as malformed/bad checksum, so later stages skip it quietly. */
   private lastRefused: Uint8Array | null = null;
 
@@ -434,7 +446,9 @@ export class TcpStack implements EndpointHost {
     writeTcpHeader(buf, SEGMENT_HEADROOM, o);
     setTcpChecksum(buf.subarray(SEGMENT_HEADROOM), local, remote);
     this.stats.cookiesSent++;
-    this.link.send(null, local, remote, buf, SEGMENT_HEADROOM);
+    this.lastCookieSent = now;
+    this.enqueue(null, local, remote, buf, SEGMENT_HEADROOM);
+    this.flush();
   }
 
   private cookieAck(
@@ -450,6 +464,10 @@ export class TcpStack implements EndpointHost {
     const idx = this.isnGen.checkCookie(local, h.dstPort, remote, h.srcPort, irs, cookie, now);
     if (idx < 0) {
       this.stats.cookiesRejected++;
+      // A cookie can only be checked on the first segment after the handshake
+      // (SEQ = IRS+1). Later data that overtook it cannot be judged: drop it
+      // quietly while cookies are in use, rather than reset a real connection.
+      if (payload.length > 0 && this.lastCookieSent >= 0 && now - this.lastCookieSent < 128_000) return true;
       return false;
     }
     if (listener.pending >= listener.backlog || this.connCount >= this.maxConnections) {
@@ -538,7 +556,8 @@ export class TcpStack implements EndpointHost {
     writeTcpHeader(buf, SEGMENT_HEADROOM, o);
     setTcpChecksum(buf.subarray(SEGMENT_HEADROOM), local, remote);
     this.stats.resetsSent++;
-    this.link.send(null, local, remote, buf, SEGMENT_HEADROOM);
+    this.enqueue(null, local, remote, buf, SEGMENT_HEADROOM);
+    this.flush();
   }
 
   private parse(src: Uint8Array, dst: Uint8Array, seg: Uint8Array): TcpHeader | null {
@@ -761,7 +780,15 @@ export class TcpStack implements EndpointHost {
   // ---------------------------------------------------------------- EndpointHost
 
   transmit(ep: TcpEndpoint, buf: Uint8Array, offset: number): void {
-    this.link.send(ep, ep.localAddress, ep.remoteAddress, buf, offset);
+    this.enqueue(ep, ep.localAddress, ep.remoteAddress, buf, offset);
+  }
+
+  private enqueue(ep: TcpEndpoint | null, src: Uint8Array, dst: Uint8Array, buf: Uint8Array, offset: number): void {
+    this.outEp.push(ep);
+    this.outSrc.push(src);
+    this.outDst.push(dst);
+    this.outBuf.push(buf);
+    this.outOff.push(offset);
   }
 
   schedule(ep: TcpEndpoint): void {
@@ -843,7 +870,19 @@ export class TcpStack implements EndpointHost {
     let i = 0;
     try {
       for (;;) {
-        if (this.dirtyListeners.length > 0) {
+        if (this.outHead < this.outBuf.length) {
+          // Segments first, in the order they were made. A link that delivers
+          // synchronously may call input() from here: that is a complete
+          // operation of its own, and what it produces lands in these queues.
+          const k = this.outHead++;
+          const buf = this.outBuf[k]!;
+          this.outBuf[k] = EMPTY;
+          try {
+            this.link.send(this.outEp[k]!, this.outSrc[k]!, this.outDst[k]!, buf, this.outOff[k]!);
+          } catch (e) {
+            firstError ??= e;
+          }
+        } else if (this.dirtyListeners.length > 0) {
           const l = this.dirtyListeners.shift()!;
           try {
             l.dispatch();
@@ -860,6 +899,12 @@ export class TcpStack implements EndpointHost {
       }
     } finally {
       this.dirty.length = 0;
+      this.outEp.length = 0;
+      this.outSrc.length = 0;
+      this.outDst.length = 0;
+      this.outBuf.length = 0;
+      this.outOff.length = 0;
+      this.outHead = 0;
       this.dispatching = false;
     }
     if (firstError !== null) throw firstError;
