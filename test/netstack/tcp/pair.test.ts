@@ -129,6 +129,25 @@ describe('two stacks back to back', () => {
     expect(bIdle.info().receiveBuffer).toBe(64 * 1024);
   });
 
+  it('a writer that only ever writes writableFree bytes still gets a bigger send buffer', () => {
+    const p = new Pair({ fault: { seed: 8, delayMs: 20 } });
+    const l = p.b.listen(80);
+    const c = p.a.connect({ localAddress: A_ADDR, remoteAddress: B_ADDR, remotePort: 80 });
+    let got = 0;
+    l.onConnection = (ep) => (ep.onReadable = () => (got += ep.read().length));
+    const total = 4 * MB;
+    let sent = 0;
+    const pump = () => {
+      while (sent < total && c.writableFree > 0) sent += c.write(new Uint8Array(Math.min(c.writableFree, total - sent)));
+    };
+    c.onConnect = pump;
+    c.onWritable = pump;
+    p.onStep = pump;
+    p.runUntil(() => got === total, 120_000);
+    expect(got).toBe(total);
+    expect(c.info().sendBuffer).toBeGreaterThan(64 * 1024);
+  });
+
   it('a slow reader slows the sender (flow control), no data lost', () => {
     const p = new Pair({ fault: { seed: 2, delayMs: 5 }, b: { config: { receiveBufferSize: 16 * 1024 } } });
     const l = p.b.listen(80);

@@ -923,8 +923,14 @@ export class TcpEndpoint implements TcpEndpointId {
       let dataAcked = ring ? seqDiff(ack, this.dataStart) : 0;
       if (ring && dataAcked > ring.length) dataAcked = ring.length;
       if (ring && dataAcked > 0) {
+        const wasFull = ring.free === 0;
         ring.consume(dataAcked);
         this.dataStart = seqAdd(this.dataStart, dataAcked);
+        // The application kept the buffer full and the network kept half of it
+        // in flight: the buffer, not the path, is the limit — grow it.
+        if (wasFull && ring.capacity < this.config.sendBufferSize && seqDiff(this.sndMax, this.sndUna) >= ring.capacity >>> 1) {
+          ring.grow(Math.min(this.config.sendBufferSize, ring.capacity * 2));
+        }
       }
       if (this.finQueued && seqGT(ack, this.finSeq)) this.finAcked = true;
       this.sndUna = ack;
