@@ -15,6 +15,7 @@ import { sleep } from '../interop/lib.js';
 import { QUICK, ROOT, cpuSeconds, formatLine, makeRow, mean, percentile, skipRow, type Row } from './lib.js';
 
 const SECONDS = QUICK ? 2 : 4;
+const RUNS = QUICK ? 1 : 2;
 const PINGS = QUICK ? 99 : 300;
 const TCP_PORT = 5302;
 const TOOL = join(ROOT, 'dist', 'bench', 'tcp-tool.js');
@@ -144,8 +145,15 @@ export async function benchNetstack(onRow: (r: Row) => void = () => {}): Promise
     const ns = await netstackPair();
     pairs.push(ns);
     for (const direction of ['send', 'recv'] as const) {
-      const g = tcp(go, direction);
-      const t = tcp(ns, direction);
+      // Best of RUNS alternating runs: a run disturbed by other load on the machine does not count.
+      let g = tcp(go, direction);
+      let t = tcp(ns, direction);
+      for (let i = 1; i < RUNS; i++) {
+        const g2 = tcp(go, direction);
+        const t2 = tcp(ns, direction);
+        if (g2.mbps > g.mbps) g = g2;
+        if (t2.mbps > t.mbps) t = t2;
+      }
       const eff = (x: Tcp): string => (x.cpuB > 0 ? (x.mbps / x.cpuB).toFixed(0) : '–');
       emit(
         makeRow({
@@ -156,7 +164,7 @@ export async function benchNetstack(onRow: (r: Row) => void = () => {}): Promise
           anchorName: 'wireguard-go+kernel TCP',
           wgtsCpu: t.cpuB,
           anchorCpu: g.cpuB,
-          note: `1 stream; Mbit per CPU-s ${eff(t)} vs ${eff(g)}; wireguard-go on A CPU-s ${t.cpuA.toFixed(2)} / ${g.cpuA.toFixed(2)}`,
+          note: `1 stream, best of ${RUNS} × ${SECONDS} s; Mbit per CPU-s ${eff(t)} vs ${eff(g)}; wireguard-go on A CPU-s ${t.cpuA.toFixed(2)} / ${g.cpuA.toFixed(2)}`,
         }),
       );
     }

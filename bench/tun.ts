@@ -16,6 +16,7 @@ import { sleep } from '../interop/lib.js';
 import { QUICK, cpuSeconds, formatLine, makeRow, mean, median, percentile, type Row } from './lib.js';
 
 const TCP_SECONDS = QUICK ? 2 : 4;
+const TCP_RUNS = QUICK ? 1 : 2;
 const UDP_SECONDS = QUICK ? 1 : 2;
 const UDP_PAYLOAD = 1392; // 1420 MTU - 20 IPv4 - 8 UDP: no fragmentation inside the tunnel
 const UDP_RATES = QUICK ? [100, 300, 600] : [100, 200, 400, 600, 800, 1000, 1300, 1600];
@@ -213,11 +214,17 @@ export async function benchTun(onRow: (r: Row) => void = () => {}): Promise<Row[
     const ts = bringUp('wireguard-ts');
     topos.push(ts);
 
+    // Best of TCP_RUNS alternating runs: a run disturbed by other load on the machine does not count.
+    const better = (x: Throughput | null, y: Throughput): Throughput => (x && x.mbps >= y.mbps ? x : y);
     for (const streams of [1, 4]) {
       for (const reverse of [false, true]) {
-        const g = await tcp(go, streams, reverse);
-        const t = await tcp(ts, streams, reverse);
-        emit(throughputRow(`tcp-${streams}stream${streams > 1 ? 's' : ''}-tun ${reverse ? 'receive' : 'send'}`, t, g));
+        let g: Throughput | null = null;
+        let t: Throughput | null = null;
+        for (let i = 0; i < TCP_RUNS; i++) {
+          g = better(g, await tcp(go, streams, reverse));
+          t = better(t, await tcp(ts, streams, reverse));
+        }
+        emit(throughputRow(`tcp-${streams}stream${streams > 1 ? 's' : ''}-tun ${reverse ? 'receive' : 'send'}`, t!, g!, TCP_RUNS > 1 ? `; best of ${TCP_RUNS} runs of ${TCP_SECONDS} s` : ''));
       }
     }
     for (const reverse of [false, true]) {
