@@ -34,7 +34,7 @@ import { ChannelEndpoint } from '../src/netstack/link/channel.js';
 import { Stack } from '../src/netstack/stack.js';
 import { IcmpForwarder } from '../src/netstack/transport/icmp.js';
 import { UdpForwarder } from '../src/netstack/transport/udp.js';
-import { TcpProtocol } from '../src/netstack/transport/tcp-protocol.js';
+import { TcpForwarder, TcpProtocol } from '../src/netstack/transport/tcp/protocol.js';
 import {
   Socks5Error,
   parseGreeting,
@@ -621,7 +621,7 @@ export function fuzzStack(limits = STACK_LIMITS): { stack: Stack; link: ChannelE
   const tcp = new TcpProtocol({ isnSecret: new Uint8Array(16) });
   stack.registerTransportProtocol(6, tcp);
   tcp.listen(80);
-  stack.setTransportProtocolHandler(6, tcp.forwarderHandler((req) => void req.accept()));
+  stack.setTransportProtocolHandler(6, new TcpForwarder(tcp, (req) => void req.accept()).handlePacket);
   return { stack, link, tcp };
 }
 

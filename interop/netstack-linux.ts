@@ -430,7 +430,7 @@ test(`tcp lossy path (loss 1%, delay 20 ms, reorder 25%), ${LOSSY / MB} MiB each
 
 test('tcp 500 concurrent Linux connections to a stack echo server', 90_000, async (h) => {
   const n = 500;
-  const base = h.tcp.tcp.connectionCount;
+  const base = h.tcp.core.connectionCount;
   const l = h.tcp.listen(6000, { backlog: 1024 });
   let good = 0;
   let bad = 0;
@@ -441,10 +441,10 @@ test('tcp 500 concurrent Linux connections to a stack echo server', 90_000, asyn
     assertEqual(r.ok, n, `kernel clients with exact echo (errors ${JSON.stringify(r.errors)})`);
     // Linux closes first; our side sees FIN, closes, and ends in CLOSED after the last ACK.
     const t0 = Date.now();
-    while ((good + bad < n || h.tcp.tcp.connectionCount > base) && Date.now() - t0 < 10_000) await new Promise((r) => setTimeout(r, 50));
+    while ((good + bad < n || h.tcp.core.connectionCount > base) && Date.now() - t0 < 10_000) await new Promise((r) => setTimeout(r, 50));
     assertEqual(bad, 0, 'stack connections closed with an error');
     assertEqual(good, n, 'stack connections closed cleanly');
-    assertEqual(h.tcp.tcp.connectionCount, base, 'stack connections left');
+    assertEqual(h.tcp.core.connectionCount, base, 'stack connections left');
     return `${n}/${n} exact echoes, ${n} clean closes, ${Math.round(r.ms)} ms`;
   } finally {
     l.close();
@@ -538,7 +538,7 @@ test('tcp SYN flood through the kernel does not stop an established transfer', 1
   h.nsRun(['ip', 'route', 'add', 'blackhole', '10.78.0.0/16']);
   const port = 5201;
   const seconds = 6;
-  const stats = h.tcp.tcp.stats;
+  const stats = h.tcp.core.stats;
   const syns0 = stats.synsReceived;
   const l = h.tcp.listen(port);
   let bulk: Promise<TransferResult> | null = null;

@@ -20,4 +20,4 @@ export { IcmpTransport, IcmpEchoEndpoint, IcmpForwarder, buildEchoReply } from '
 export type { IcmpEchoMessage, IcmpForwarderRequest, IcmpForwarderHandler } from './transport/icmp.js';
 export { UdpProtocol, UdpEndpoint, UdpForwarder } from './transport/udp.js';
 export type { UdpDatagram, UdpForwarderRequest, UdpForwarderHandler, UdpSendOptions } from './transport/udp.js';
-export { TcpProtocol, type TcpConnectOptions } from './transport/tcp-protocol.js';
+export { TcpForwarder, TcpProtocol, type TcpConnectOptions } from './transport/tcp/protocol.js';

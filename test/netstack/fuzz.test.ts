@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { buildIpv4 } from '../../src/netstack/header/ipv4.js';
 import { buildIpv6 } from '../../src/netstack/header/ipv6.js';
 import { addrs, echoPacket, setup, udpPacket } from './helpers.js';
-import { TcpProtocol } from '../../src/netstack/transport/tcp-protocol.js';
+import { TcpForwarder, TcpProtocol } from '../../src/netstack/transport/tcp/protocol.js';
 import { UdpForwarder } from '../../src/netstack/transport/udp.js';
 import { IcmpForwarder } from '../../src/netstack/transport/icmp.js';
 
@@ -52,7 +52,7 @@ describe('arbitrary bytes through injectInbound', () => {
     const tcp = new TcpProtocol({ isnSecret: new Uint8Array(16) });
     stack.registerTransportProtocol(6, tcp);
     tcp.listen(80);
-    stack.setTransportProtocolHandler(6, tcp.forwarderHandler((req) => void req.accept()));
+    stack.setTransportProtocolHandler(6, new TcpForwarder(tcp, (req) => void req.accept()).handlePacket);
     let now = 0;
     fc.assert(
       fc.property(fc.array(mutated, { minLength: 1, maxLength: 20 }), (pkts) => {

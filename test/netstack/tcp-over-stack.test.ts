@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { ChannelEndpoint } from '../../src/netstack/link/channel.js';
 import { FaultyLink, mulberry32 } from '../../src/netstack/link/fault.js';
 import { Stack } from '../../src/netstack/stack.js';
-import { TcpProtocol } from '../../src/netstack/transport/tcp-protocol.js';
+import { TcpForwarder, TcpProtocol } from '../../src/netstack/transport/tcp/protocol.js';
 import { parseAddress } from '../../src/netstack/addr.js';
 import type { TcpEndpoint } from '../../src/netstack/transport/tcp/endpoint.js';
 import type { IpFamily } from '../../src/netstack/transport/protocol.js';
@@ -109,10 +109,10 @@ describe.each([4, 6] as const)('TCP over the stack, IPv%i', (family) => {
     const accepted: string[] = [];
     b.stack.setTransportProtocolHandler(
       6,
-      b.tcp.forwarderHandler((req) => {
+      new TcpForwarder(b.tcp, (req) => {
         accepted.push(`${req.temporary}:${req.localPort}`);
         req.accept();
-      }),
+      }).handlePacket,
     );
     let connected = false;
     t.onConnect = () => (connected = true);

@@ -16,7 +16,7 @@ import { newTcpHeader, setTcpChecksum, writeTcpHeader, TCP_SYN } from '../../src
 import { ChannelEndpoint } from '../../src/netstack/link/channel.js';
 import { Stack } from '../../src/netstack/stack.js';
 import { UdpForwarder } from '../../src/netstack/transport/udp.js';
-import { TcpProtocol } from '../../src/netstack/transport/tcp-protocol.js';
+import { TcpForwarder, TcpProtocol } from '../../src/netstack/transport/tcp/protocol.js';
 import { ipv4Packet, makePair, prng } from '../wireguard/harness.js';
 
 const N = 100_000;
@@ -126,7 +126,7 @@ describe('Stack under a flood', () => {
     const tcp = new TcpProtocol({ isnSecret: new Uint8Array(16), ...tcpOpts });
     stack.registerTransportProtocol(6, tcp);
     tcp.listen(80);
-    stack.setTransportProtocolHandler(6, tcp.forwarderHandler((req) => void req.accept()));
+    stack.setTransportProtocolHandler(6, new TcpForwarder(tcp, (req) => void req.accept()).handlePacket);
     return { stack, link, tcp };
   }
   const src4 = (i: number) => Uint8Array.of(10, 0, 0, 2 + (i % 250));
@@ -192,9 +192,9 @@ describe('Stack under a flood', () => {
         link.drain();
         stack.tick(i / 10);
         peakUdp = Math.max(peakUdp, stack.udp.endpointCount);
-        peakConn = Math.max(peakConn, tcp.tcp.connectionCount);
-        peakHalf = Math.max(peakHalf, tcp.tcp.halfOpenCount);
-        peakTimers = Math.max(peakTimers, tcp.tcp.timerEntries);
+        peakConn = Math.max(peakConn, tcp.core.connectionCount);
+        peakHalf = Math.max(peakHalf, tcp.core.halfOpenCount);
+        peakTimers = Math.max(peakTimers, tcp.core.timerEntries);
       }
     }
     console.log(`flows: UDP endpoints peak ${peakUdp} (limit ${LIMITS.maxUdpEndpoints}), TCP connections peak ${peakConn} (limit 512), half-open peak ${peakHalf} (limit 128), timer entries peak ${peakTimers}`);
