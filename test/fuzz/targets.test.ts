@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { TARGETS, capturedDatagrams, type FuzzTarget } from '../../fuzz/targets.js';
 
-const RUNS: Record<string, number> = { device: 150, stack: 200, uapi: 120, config: 200 };
+const RUNS: Record<string, number> = { device: 150, 'device-ops': 150, endpoint: 300, stack: 200, uapi: 120, config: 200 };
 
 function mutatedSeed(seeds: Uint8Array[]): fc.Arbitrary<Uint8Array> {
   return fc
