@@ -396,8 +396,9 @@ export class WireGuard extends EventEmitter {
   private peerHealth(key: string, now: number): PeerHealth | undefined {
     const peer = this.endpoint.device.getPeer(keyBytes(key, 'peer publicKey'));
     if (!peer || peer.removed) return undefined;
-    // Two unanswered retransmissions (about 10 s of silence) mean the handshake is failing.
-    return { lastHandshake: peer.lastHandshakeTime, trying: !peer.hasLiveSession(now) && peer.timers.handshakeAttempts >= 2 };
+    // Trying = an initiation went out lately (retransmissions come every 5 s while unanswered);
+    // with a stale or missing handshake that means the handshakes are failing.
+    return { lastHandshake: peer.lastHandshakeTime, trying: now - peer.handshake.lastSentHandshake < 15_000 };
   }
 
   /** Looks hostnames of failing peers up again (reresolve-dns.sh, built in). */

@@ -31,11 +31,12 @@ describe('endpoint hostname re-resolution (netstack runtime)', () => {
       expect(wg.peers()[0]!.endpoint).toBe('127.0.0.1:51999');
       const peer = wg.endpoint.device.getPeer(Buffer.from(peerKey, 'base64'))!;
       const t = clockNow();
-      // Not failing (no handshake attempts yet): no lookup.
+      // Not failing (no initiation sent lately): no lookup.
+      peer.handshake.lastSentHandshake = -Infinity;
       wg.checkEndpointNames(t + 60_000);
       expect(asked).toHaveLength(1);
-      // Two unanswered retransmissions: failing. Same answer → endpoint unchanged, no event.
-      peer.timers.handshakeAttempts = 2;
+      // An initiation sent lately and no handshake: failing. Same answer → endpoint unchanged, no event.
+      peer.handshake.lastSentHandshake = t + 59_000;
       wg.checkEndpointNames(t + 60_000);
       await new Promise((r) => setImmediate(r));
       expect(asked).toHaveLength(2);
@@ -43,8 +44,9 @@ describe('endpoint hostname re-resolution (netstack runtime)', () => {
       // Within the interval: no lookup.
       wg.checkEndpointNames(t + 61_000);
       expect(asked).toHaveLength(2);
-      peer.timers.handshakeAttempts = 2;
-      wg.checkEndpointNames(clockNow() + 120_000);
+      let at = clockNow() + 120_000;
+      peer.handshake.lastSentHandshake = at - 1000;
+      wg.checkEndpointNames(at);
       await new Promise((r) => setImmediate(r));
       expect(asked).toHaveLength(3);
       expect(changes).toEqual([{ publicKey: peerKey, host: 'peer.invalid', from: '127.0.0.1:51999', to: '127.0.0.2:51999' }]);
@@ -52,8 +54,9 @@ describe('endpoint hostname re-resolution (netstack runtime)', () => {
       // A failed lookup keeps the address and reports it.
       const errors: string[] = [];
       wg.on('resolve-error', (e: { error: Error }) => errors.push(e.error.message));
-      peer.timers.handshakeAttempts = 2;
-      wg.checkEndpointNames(clockNow() + 240_000);
+      at = clockNow() + 240_000;
+      peer.handshake.lastSentHandshake = at - 1000;
+      wg.checkEndpointNames(at);
       await new Promise((r) => setImmediate(r));
       expect(errors).toEqual(['no answer']);
       expect(wg.peers()[0]!.endpoint).toBe('127.0.0.2:51999');
