@@ -11,6 +11,9 @@ import { fileURLToPath } from 'node:url';
 /** Repository root (bench/lib.ts compiles to dist/bench/lib.js). */
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const QUICK = process.env.BENCH_QUICK === '1';
+/** BENCH_ONLY=tcp,udp,ping,handshake,uapi: run only these sections of tun.ts / netstack.ts (for A/B work on one lever). */
+const ONLY = (process.env.BENCH_ONLY ?? '').split(',').filter(Boolean);
+export const wanted = (section: string): boolean => ONLY.length === 0 || ONLY.includes(section);
 
 export interface Row {
   /** e.g. "tcp-1stream-tun send". */

@@ -12,7 +12,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Topology } from '../interop/topology.js';
 import { sleep } from '../interop/lib.js';
-import { QUICK, ROOT, cpuSeconds, formatLine, makeRow, mean, percentile, skipRow, type Row } from './lib.js';
+import { QUICK, wanted, ROOT, cpuSeconds, formatLine, makeRow, mean, percentile, skipRow, type Row } from './lib.js';
 
 const SECONDS = QUICK ? 2 : 4;
 const RUNS = QUICK ? 1 : 2;
@@ -144,7 +144,7 @@ export async function benchNetstack(onRow: (r: Row) => void = () => {}): Promise
     pairs.push(go);
     const ns = await netstackPair();
     pairs.push(ns);
-    for (const direction of ['send', 'recv'] as const) {
+    for (const direction of wanted('tcp') ? (['send', 'recv'] as const) : []) {
       // Best of RUNS alternating runs: a run disturbed by other load on the machine does not count.
       let g = tcp(go, direction);
       let t = tcp(ns, direction);
@@ -171,13 +171,13 @@ export async function benchNetstack(onRow: (r: Row) => void = () => {}): Promise
     // Alternating chunks, so a burst of load on the machine hits both alike.
     const rg: number[] = [];
     const rt: number[] = [];
-    for (let i = 0; i < 3; i++) {
+    for (let i = 0; i < (wanted('ping') ? 3 : 0); i++) {
       rg.push(...pingRtts(go, Math.ceil(PINGS / 3)));
       rt.push(...pingRtts(ns, Math.ceil(PINGS / 3)));
     }
     const note = `${rt.length}/${PINGS} vs ${rg.length}/${PINGS} replies, 5 ms interval, kernel ping on A`;
-    emit(makeRow({ name: 'ping-rtt-netstack avg', unit: 'ms', wgts: mean(rt), anchor: mean(rg), anchorName: 'wireguard-go+kernel', lowerIsBetter: true, note }));
-    emit(makeRow({ name: 'ping-rtt-netstack p99', unit: 'ms', wgts: percentile(rt, 99), anchor: percentile(rg, 99), anchorName: 'wireguard-go+kernel', lowerIsBetter: true, note }));
+    if (wanted('ping')) emit(makeRow({ name: 'ping-rtt-netstack avg', unit: 'ms', wgts: mean(rt), anchor: mean(rg), anchorName: 'wireguard-go+kernel', lowerIsBetter: true, note }));
+    if (wanted('ping')) emit(makeRow({ name: 'ping-rtt-netstack p99', unit: 'ms', wgts: percentile(rt, 99), anchor: percentile(rg, 99), anchorName: 'wireguard-go+kernel', lowerIsBetter: true, note }));
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);

@@ -13,7 +13,7 @@
  */
 import { Topology, type Side } from '../interop/topology.js';
 import { sleep } from '../interop/lib.js';
-import { QUICK, cpuSeconds, formatLine, makeRow, mean, median, percentile, type Row } from './lib.js';
+import { QUICK, wanted, cpuSeconds, formatLine, makeRow, mean, median, percentile, type Row } from './lib.js';
 
 const TCP_SECONDS = QUICK ? 2 : 4;
 const TCP_RUNS = QUICK ? 1 : 2;
@@ -216,7 +216,7 @@ export async function benchTun(onRow: (r: Row) => void = () => {}): Promise<Row[
 
     // Best of TCP_RUNS alternating runs: a run disturbed by other load on the machine does not count.
     const better = (x: Throughput | null, y: Throughput): Throughput => (x && x.mbps >= y.mbps ? x : y);
-    for (const streams of [1, 4]) {
+    for (const streams of wanted('tcp') ? [1, 4] : []) {
       for (const reverse of [false, true]) {
         let g: Throughput | null = null;
         let t: Throughput | null = null;
@@ -227,7 +227,7 @@ export async function benchTun(onRow: (r: Row) => void = () => {}): Promise<Row[
         emit(throughputRow(`tcp-${streams}stream${streams > 1 ? 's' : ''}-tun ${reverse ? 'receive' : 'send'}`, t!, g!, TCP_RUNS > 1 ? `; best of ${TCP_RUNS} runs of ${TCP_SECONDS} s` : ''));
       }
     }
-    for (const reverse of [false, true]) {
+    for (const reverse of wanted('udp') ? [false, true] : []) {
       const u = await udpRamp(ts, go, reverse);
       emit(
         throughputRow(
@@ -241,20 +241,20 @@ export async function benchTun(onRow: (r: Row) => void = () => {}): Promise<Row[
     // Alternating chunks, so a burst of load on the machine hits both alike.
     const rg: number[] = [];
     const rt: number[] = [];
-    for (let i = 0; i < PING_CHUNKS; i++) {
+    for (let i = 0; i < (wanted('ping') ? PING_CHUNKS : 0); i++) {
       rg.push(...pingRtts(go, Math.ceil(PINGS / PING_CHUNKS)));
       rt.push(...pingRtts(ts, Math.ceil(PINGS / PING_CHUNKS)));
     }
-    const pingNote = `${rt.length}/${PINGS} vs ${rg.length}/${PINGS} replies, 5 ms interval`;
-    emit(makeRow({ name: 'ping-rtt-tun avg', unit: 'ms', wgts: mean(rt), anchor: mean(rg), anchorName: 'wireguard-go', lowerIsBetter: true, note: pingNote }));
-    emit(makeRow({ name: 'ping-rtt-tun p99', unit: 'ms', wgts: percentile(rt, 99), anchor: percentile(rg, 99), anchorName: 'wireguard-go', lowerIsBetter: true, note: pingNote }));
+    const pingNote = `${rt.length}/${PINGS} vs ${rg.length}/${PINGS} replies, 5 ms interval; median ${median(rt).toFixed(3)} / ${median(rg).toFixed(3)} ms`;
+    if (wanted('ping')) emit(makeRow({ name: 'ping-rtt-tun avg', unit: 'ms', wgts: mean(rt), anchor: mean(rg), anchorName: 'wireguard-go', lowerIsBetter: true, note: pingNote }));
+    if (wanted('ping')) emit(makeRow({ name: 'ping-rtt-tun p99', unit: 'ms', wgts: percentile(rt, 99), anchor: percentile(rg, 99), anchorName: 'wireguard-go', lowerIsBetter: true, note: pingNote }));
     const hg = { total: [] as number[], firstRtt: [] as number[] };
     const ht = { total: [] as number[], firstRtt: [] as number[] };
-    for (let i = 0; i < HANDSHAKE_ROUNDS; i++) {
+    for (let i = 0; i < (wanted('handshake') ? HANDSHAKE_ROUNDS : 0); i++) {
       await handshakeRound(go, hg.total, hg.firstRtt);
       await handshakeRound(ts, ht.total, ht.firstRtt);
     }
-    emit(
+    if (wanted('handshake')) emit(
       makeRow({
         name: 'handshake-tun',
         unit: 'ms',
@@ -266,11 +266,11 @@ export async function benchTun(onRow: (r: Row) => void = () => {}): Promise<Row[
       }),
     );
     const sets = { go: [] as number[], ts: [] as number[] };
-    for (let i = 0; i < 3; i++) {
+    for (let i = 0; i < (wanted('uapi') ? 3 : 0); i++) {
       sets.go.push(wgSetMs(go, 10));
       sets.ts.push(wgSetMs(ts, 10));
     }
-    emit(
+    if (wanted('uapi')) emit(
       makeRow({
         name: 'uapi wg-set',
         unit: 'ms',
