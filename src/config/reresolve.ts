@@ -60,6 +60,11 @@ export class EndpointReresolver {
     return out;
   }
 
+  /** The tracked peers' keys. */
+  keys(): IterableIterator<string> {
+    return this.targets.keys();
+  }
+
   get size(): number {
     return this.targets.size;
   }

@@ -218,9 +218,17 @@ export class WireGuard extends EventEmitter {
     try {
       const device = wg.endpoint.device;
       device.setPrivateKey(keyBytes(opts.privateKey, 'privateKey'));
+      // One receive batch = one TCP batch: ACKs for in-order data go out once at its end.
+      const tcp = wg.tcpOps.tcp;
       bind.onReceive(
-        (data, from) => wg.endpoint.receiveDatagram(data, from, clockNow()),
-        () => wg.leave(),
+        (data, from) => {
+          if (!process.env.H15_NOBATCH) tcp.beginBatch();
+          wg.endpoint.receiveDatagram(data, from, clockNow());
+        },
+        () => {
+          tcp.endBatch();
+          wg.leave();
+        },
       );
       // The socket first: adding a peer with PersistentKeepalive sends at once.
       device.listenPort = await bind.open(opts.listenPort ?? 0, opts.fwmark ?? 0);
@@ -603,11 +611,26 @@ export class WireGuard extends EventEmitter {
     const device = this.endpoint.device;
     const before = device.listenPort;
     const mark = device.fwmark;
+    // An endpoint set over UAPI (`wg set … endpoint`) wins over the config's hostname.
+    const tracked = this.reresolver.size > 0 && request.includes('endpoint=') ? this.trackedEndpoints() : null;
     const reply = handleUapiRequest(device, request, this.enter());
+    if (tracked) {
+      const now = this.trackedEndpoints();
+      for (const [key, ep] of tracked) if (now.get(key) !== ep) this.reresolver.forget(key);
+    }
     if (device.fwmark !== mark) this.bind.setMark(device.fwmark);
     if (device.listenPort !== before && device.listenPort !== this.bind.port) void this.rebind(device.listenPort);
     this.leave();
     return reply;
+  }
+
+  private trackedEndpoints(): Map<string, string | null> {
+    const out = new Map<string, string | null>();
+    for (const key of this.reresolver.keys()) {
+      const peer = this.endpoint.device.getPeer(keyBytes(key, 'peer publicKey'));
+      out.set(key, peer && !peer.removed ? endpointText(peer.endpoint) : null);
+    }
+    return out;
   }
 
   private async rebind(port: number): Promise<void> {

@@ -60,6 +60,15 @@ describe('endpoint hostname re-resolution (netstack runtime)', () => {
       await new Promise((r) => setImmediate(r));
       expect(errors).toEqual(['no answer']);
       expect(wg.peers()[0]!.endpoint).toBe('127.0.0.2:51999');
+      // An endpoint set over UAPI ends the re-resolution of that peer.
+      expect(wg.uapi(`set=1\npublic_key=${Buffer.from(peerKey, 'base64').toString('hex')}\nendpoint=127.0.0.9:51999\n\n`)).toBe('errno=0\n\n');
+      answers.push('127.0.0.3');
+      at = clockNow() + 480_000;
+      peer.handshake.lastSentHandshake = at - 1000;
+      wg.checkEndpointNames(at);
+      await new Promise((r) => setImmediate(r));
+      expect(asked).toHaveLength(4);
+      expect(wg.peers()[0]!.endpoint).toBe('127.0.0.9:51999');
     } finally {
       await wg.close();
     }
