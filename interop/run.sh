@@ -59,13 +59,14 @@ run_suite() {
   fi
 }
 
-only="${INTEROP_SUITES:-kernel-tun netstack-linux netstack-mode cli-tun}"
+only="${INTEROP_SUITES:-kernel-tun netstack-linux netstack-mode cli-tun cli-netstack}"
 for suite in $only; do
   case "$suite" in
     kernel-tun) run_suite kernel-tun "${INTEROP_TIMEOUT:-540}" node dist/interop/run.js ;;
     netstack-linux) run_suite netstack-linux 300 node dist/interop/netstack-linux.js ;;
     netstack-mode) run_suite netstack-mode 480 node dist/interop/netstack-mode.js ;;
     cli-tun) run_suite cli-tun 360 bash interop/cli-tun.sh ;;
+    cli-netstack) run_suite cli-netstack 300 node dist/interop/cli-netstack.js ;;
     *) echo "interop: unknown suite $suite"; failed_suites="$failed_suites $suite" ;;
   esac
 done

@@ -1,5 +1,5 @@
 /** wgts public embed API (re-exports only). */
-export { WireGuard, runNetstackEndpoint, defaultUapiPath, type WireGuardOptions, type PeerOptions, type PeerInfo, type HandshakeEvent, type RunOptions } from './node/endpoint-runtime.js';
+export { WireGuard, runNetstackEndpoint, defaultUapiPath, type WireGuardOptions, type PeerOptions, type PeerInfo, type HandshakeEvent, type RunOptions, type EndpointChangeEvent, type ResolveErrorEvent, type RunLogger } from './node/endpoint-runtime.js';
 export { TunnelSocket, TunnelServer, TunnelUdpSocket, TunnelAgent, type TunnelConnectOptions, type PingOptions, type UdpRemoteInfo } from './node/net.js';
 export { NetstackEndpoint, type NetstackEndpointOptions, type EndpointStats } from './endpoint/netstack-endpoint.js';
 export { ReachabilityPolicy, type IcmpMode } from './policy/reachability.js';
