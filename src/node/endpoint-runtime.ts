@@ -222,7 +222,7 @@ export class WireGuard extends EventEmitter {
       const tcp = wg.tcpOps.tcp;
       bind.onReceive(
         (data, from) => {
-          if (!process.env.H15_NOBATCH) tcp.beginBatch();
+          tcp.beginBatch();
           wg.endpoint.receiveDatagram(data, from, clockNow());
         },
         () => {

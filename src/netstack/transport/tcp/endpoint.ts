@@ -102,11 +102,26 @@ export interface EndpointHost {
   established(ep: TcpEndpoint): void;
   /** Dispatch pending events now (after an application call). */
   flush(): void;
+  /**
+   * Inside a receive batch: take over an ACK owed for in-order data and send
+   * it when the batch ends (one ACK per batch instead of one per two segments).
+   * False outside a batch: the endpoint sends it now.
+   */
+  deferAck?(ep: TcpEndpoint): boolean;
   /** RFC 5961 §7: global challenge-ACK rate limit. */
   allowChallengeAck(now: number): boolean;
   /** Latest time seen by the stack. */
   readonly now: number;
 }
+
+/** unackedSegs value meaning "ACK at once" (out of order, duplicate, FIN, window probe…). */
+const ACK_NOW = 1 << 20;
+/**
+ * In-order full segments a receive batch may cover with one ACK. Linux's GRO
+ * ends up near this (one ACK per merged 64 KiB); fewer ACKs spare the sender's
+ * stack and the tunnel a datagram each, and Linux senders count bytes acked.
+ */
+const MAX_STRETCH_SEGMENTS = 16;
 
 const EV_CONNECT = 1;
 const EV_READABLE = 2;
@@ -756,7 +771,7 @@ export class TcpEndpoint implements TcpEndpointId {
         flags &= ~TCP_FIN;
         h.flags = flags;
         this.ackPending = true;
-        this.unackedSegs = 2;
+        this.unackedSegs = ACK_NOW;
       } else {
         if (!(flags & TCP_RST)) {
           if (this.sackOk && data.length > 0 && seqLT(h.seq, this.rcvNxt)) {
@@ -1072,7 +1087,7 @@ export class TcpEndpoint implements TcpEndpointId {
       const cut = seqDiff(this.rcvNxt, seq);
       if (cut >= data.length) {
         this.ackPending = true;
-        this.unackedSegs = 2; // duplicate: ACK at once so the sender learns
+        this.unackedSegs = ACK_NOW; // duplicate: ACK at once so the sender learns
         if (this.sackOk) {
           // Tell the sender it retransmitted needlessly (RFC 2883 D-SACK).
           this.dsackPending = true;
@@ -1088,7 +1103,7 @@ export class TcpEndpoint implements TcpEndpointId {
     const room = ring.window;
     if (offset >= room) {
       this.ackPending = true;
-      this.unackedSegs = 2;
+      this.unackedSegs = ACK_NOW;
       return;
     }
     if (offset + data.length > room) data = data.subarray(0, room - offset);
@@ -1103,7 +1118,7 @@ export class TcpEndpoint implements TcpEndpointId {
     if (advanced === RECV_REJECTED) {
       this.stats.outOfOrderDropped++;
       this.ackPending = true;
-      this.unackedSegs = 2;
+      this.unackedSegs = ACK_NOW;
       return;
     }
     this.stats.bytesIn += data.length;
@@ -1115,7 +1130,7 @@ export class TcpEndpoint implements TcpEndpointId {
     this.ackPending = true;
     if (offset > 0 || hadHoles) {
       if (offset > 0) this.stats.outOfOrder++;
-      this.unackedSegs = 2; // out of order or filling a hole: ACK at once (RFC 5681 §4.2)
+      this.unackedSegs = ACK_NOW; // out of order or filling a hole: ACK at once (RFC 5681 §4.2)
     } else {
       this.unackedSegs++;
     }
@@ -1145,7 +1160,7 @@ export class TcpEndpoint implements TcpEndpointId {
     this.peerFinished = true;
     this.rcvNxt = seqAdd(this.rcvNxt, 1);
     this.ackPending = true;
-    this.unackedSegs = 2;
+    this.unackedSegs = ACK_NOW;
     this.events |= EV_END;
     switch (this.state) {
       case S.SYN_RECEIVED:
@@ -1188,8 +1203,22 @@ export class TcpEndpoint implements TcpEndpointId {
   /** Sends the ACK we owe now, or arms the delayed-ACK timer. */
   private settleAck(now: number): void {
     if (!this.ackPending) return;
-    if (this.unackedSegs >= 2) this.sendAck(now);
-    else if (this.delackDeadline === Infinity) this.delackDeadline = now + this.config.delayedAckMs;
+    if (this.unackedSegs >= 2) {
+      if (this.unackedSegs < MAX_STRETCH_SEGMENTS && this.host.deferAck?.(this)) {
+        // The batch's end sends it; the delayed-ACK timer stays as the backstop.
+        if (this.delackDeadline === Infinity) this.delackDeadline = now + this.config.delayedAckMs;
+        return;
+      }
+      this.sendAck(now);
+    } else if (this.delackDeadline === Infinity) this.delackDeadline = now + this.config.delayedAckMs;
+  }
+
+  /** End of a receive batch: the ACK deferred by settleAck (if still owed). */
+  sendDeferredAck(now: number): void {
+    if (this.ackPending && this.state !== S.CLOSED) {
+      this.sendAck(now);
+      this.afterChange();
+    }
   }
 
   private sendAck(now: number): void {

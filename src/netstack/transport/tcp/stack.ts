@@ -309,6 +309,9 @@ export class TcpStack implements EndpointHost {
   private outHead = 0;
   /** Segment most recently refused by deliver() as malformed/bad checksum, so later stages skip it quietly. */
   private lastRefused: Uint8Array | null = null;
+  // Receive batching (beginBatch/endBatch): connections whose ACK waits for the batch's end.
+  private batching = false;
+  private readonly ackLater = new Set<TcpEndpoint>();
 
   constructor(private readonly link: TcpLink, opts: TcpStackOptions = {}) {
     this.config = Object.freeze({ ...DEFAULT_TCP_CONFIG, ...opts.config });
@@ -777,6 +780,34 @@ export class TcpStack implements EndpointHost {
     this.flush();
   }
 
+  // ---------------------------------------------------------------- receive batches
+
+  /**
+   * The link is about to hand over a batch of segments (one socket read):
+   * ACKs owed for in-order data wait for endBatch(), so a batch of N segments
+   * costs one ACK per connection, not N/2. Idempotent; without endBatch()
+   * the delayed-ACK timer still sends them.
+   */
+  beginBatch(): void {
+    this.batching = true;
+  }
+
+  /** The batch is over: send the deferred ACKs. */
+  endBatch(): void {
+    this.batching = false;
+    if (this.ackLater.size === 0) return;
+    const now = this.now;
+    for (const ep of this.ackLater) ep.sendDeferredAck(now);
+    this.ackLater.clear();
+    this.flush();
+  }
+
+  deferAck(ep: TcpEndpoint): boolean {
+    if (!this.batching) return false;
+    this.ackLater.add(ep);
+    return true;
+  }
+
   // ---------------------------------------------------------------- EndpointHost
 
   transmit(ep: TcpEndpoint, buf: Uint8Array, offset: number): void {
@@ -825,6 +856,7 @@ export class TcpStack implements EndpointHost {
   }
 
   release(ep: TcpEndpoint): void {
+    this.ackLater.delete(ep);
     this.remove(ep);
     if (ep.owner instanceof TcpListener) ep.owner.forget(ep);
     const l = this.halfOpen.get(ep);
