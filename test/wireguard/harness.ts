@@ -7,21 +7,13 @@
 import type { CryptoProvider } from '../../src/crypto/provider.js';
 import { Device, type Endpoint, type Peer } from '../../src/wireguard/device.js';
 import { parseCidr } from '../../src/wireguard/allowedips.js';
+import { mulberry32 } from '../../src/netstack/link/fault.js';
 
 /** A start time on the Unix-epoch ms clock (TAI64N needs a realistic value). */
 export const T0 = 1_764_000_000_000;
 
-/** mulberry32: a small deterministic PRNG. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The seeded PRNG the fault-injecting link uses (mulberry32). */
+export const prng = mulberry32;
 
 export function randomBytesFrom(next: () => number): (n: number) => Uint8Array {
   return (n) => {
