@@ -48,7 +48,8 @@ export function isHostname(text: string): boolean {
 function isIPv6WithZone(text: string): boolean {
   const pct = text.indexOf('%');
   if (pct === -1) return parseIPv6(text) !== null;
-  return parseIPv6(text.slice(0, pct)) !== null && /^[A-Za-z0-9_.-]{1,15}$/.test(text.slice(pct + 1));
+  // Any zone the endpoint accepts (interface names: 1-15 printable ASCII, no "/", ":", "]", "%").
+  return parseIPv6(text.slice(0, pct)) !== null && /^[!-$&-.0-9;-\\^-~]{1,15}$/.test(text.slice(pct + 1));
 }
 
 export interface HostPortOptions {

@@ -174,7 +174,22 @@ function parseUint(value: string, max: number, what: string): number {
   return n;
 }
 
-/** 'IPv4:PORT' or '[IPv6(%zone)]:PORT', like Go's netip.ParseAddrPort. */
+/**
+ * An IPv6 zone we accept: an interface name or scope number, 1-15 printable
+ * ASCII characters other than "/", ":", "]" and "%" (Linux interface names
+ * exclude "/", ":" and whitespace). Go's netip takes any text; we are
+ * stricter so every endpoint `get` prints parses again (the CLI reads it back).
+ */
+export function validZone(zone: string): boolean {
+  if (zone.length < 1 || zone.length > 15) return false;
+  for (let i = 0; i < zone.length; i++) {
+    const c = zone.charCodeAt(i);
+    if (c < 0x21 || c > 0x7e || c === 0x2f || c === 0x3a || c === 0x5d || c === 0x25) return false;
+  }
+  return true;
+}
+
+/** 'IPv4:PORT' or '[IPv6(%zone)]:PORT', like Go's netip.ParseAddrPort (zones: see validZone). */
 export function parseEndpoint(value: string): UapiEndpoint | null {
   const colon = value.lastIndexOf(':');
   if (colon < 0) return null;
@@ -189,7 +204,7 @@ export function parseEndpoint(value: string): UapiEndpoint | null {
     const pct = inner.indexOf('%');
     const addr = pct < 0 ? inner : inner.slice(0, pct);
     const zone = pct < 0 ? '' : inner.slice(pct + 1);
-    if (pct >= 0 && zone.length === 0) return null;
+    if (pct >= 0 && !validZone(zone)) return null;
     if (addr.indexOf(':') < 0) return null; // brackets are for IPv6 only
     const ip = parseIP(addr);
     if (ip === null) return null;
