@@ -2,6 +2,7 @@
  * IP address and prefix text <-> bytes, formatted the way glibc's inet_ntop
  * does so that `wgts show` prints exactly what `wg show` prints.
  */
+import { parseIP as parseAddress } from '../wireguard/allowedips.js';
 
 export type IpFamily = 4 | 6;
 
@@ -15,77 +16,20 @@ export interface IpPrefix {
 
 /** Dotted quad, exactly four decimal parts 0-255 (inet_pton rules: no leading zeros beyond "0"). */
 export function parseIPv4(text: string): Uint8Array | null {
-  // Hand-rolled: configs can carry hundreds of thousands of addresses.
-  const out = new Uint8Array(4);
-  let part = 0;
-  let value = 0;
-  let digits = 0;
-  for (let i = 0; i <= text.length; i++) {
-    const c = i < text.length ? text.charCodeAt(i) : 46; // a virtual '.' ends the last part
-    if (c === 46) {
-      if (digits === 0 || part > 3) return null;
-      out[part++] = value;
-      value = 0;
-      digits = 0;
-    } else if (c >= 48 && c <= 57) {
-      if (digits > 0 && value === 0) return null; // leading zero
-      value = value * 10 + (c - 48);
-      if (value > 255) return null;
-      digits++;
-    } else return null;
-  }
-  return part === 4 ? out : null;
+  return text.includes(':') ? null : parseAddress(text);
 }
 
 /** RFC 4291 text form: hex groups, at most one "::", optional dotted-quad tail. No zone. */
 export function parseIPv6(text: string): Uint8Array | null {
-  if (text.length < 2 || text.length > 45) return null;
-  const out = new Uint8Array(16);
-  const dbl = text.indexOf('::');
-  if (dbl !== -1 && text.indexOf('::', dbl + 1) !== -1) return null;
-  const parseGroups = (s: string, allowV4Tail: boolean): number[] | null => {
-    if (s === '') return [];
-    const groups = s.split(':');
-    const words: number[] = [];
-    for (let i = 0; i < groups.length; i++) {
-      const g = groups[i]!;
-      if (allowV4Tail && i === groups.length - 1 && g.includes('.')) {
-        const v4 = parseIPv4(g);
-        if (!v4) return null;
-        words.push((v4[0]! << 8) | v4[1]!, (v4[2]! << 8) | v4[3]!);
-        continue;
-      }
-      if (!/^[0-9a-fA-F]{1,4}$/.test(g)) return null;
-      words.push(parseInt(g, 16));
-    }
-    return words;
-  };
-  let words: number[];
-  if (dbl === -1) {
-    const w = parseGroups(text, true);
-    if (!w || w.length !== 8) return null;
-    words = w;
-  } else {
-    const head = parseGroups(text.slice(0, dbl), false);
-    const tail = parseGroups(text.slice(dbl + 2), true);
-    if (!head || !tail || head.length + tail.length > 7) return null;
-    words = [...head, ...new Array<number>(8 - head.length - tail.length).fill(0), ...tail];
-  }
-  for (let i = 0; i < 8; i++) {
-    out[i * 2] = words[i]! >> 8;
-    out[i * 2 + 1] = words[i]! & 0xff;
-  }
-  return out;
+  return text.includes(':') ? parseAddress(text) : null;
 }
 
 /** Either family; IPv6 is chosen when the text contains ':' (as wg does). */
 export function parseIP(text: string): { family: IpFamily; address: Uint8Array } | null {
-  if (text.includes(':')) {
-    const a = parseIPv6(text);
-    return a ? { family: 6, address: a } : null;
-  }
-  const a = parseIPv4(text);
-  return a ? { family: 4, address: a } : null;
+  // One address parser for the whole project: the AllowedIPs table's accepts exactly these forms.
+  const address = parseAddress(text);
+  if (!address) return null;
+  return { family: address.length === 4 ? 4 : 6, address };
 }
 
 export function formatIPv4(b: Uint8Array): string {
