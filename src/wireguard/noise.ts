@@ -52,6 +52,48 @@ function wipe(...bufs: (Uint8Array | null | undefined)[]): void {
   for (const b of bufs) b?.fill(0);
 }
 
+/** Noise MixKey without a key output: C = KDF1(C, dh). The old C and the DH result are wiped. */
+function mixDh(crypto: CryptoProvider, chainKey: Uint8Array, dh: Uint8Array): Uint8Array {
+  const [next] = crypto.kdf(1, chainKey, dh);
+  wipe(chainKey, dh);
+  return next;
+}
+
+/**
+ * The response's preshared-key step: (C, τ, k) = KDF3(C, psk), H = HASH(H ‖ τ).
+ * The old C and τ are wiped; the caller wipes `key` after use.
+ */
+function mixPresharedKey(
+  crypto: CryptoProvider,
+  chainKey: Uint8Array,
+  hash: Uint8Array,
+  presharedKey: Uint8Array,
+): { chainKey: Uint8Array; hash: Uint8Array; key: Uint8Array } {
+  const [nextChainKey, tau, key] = crypto.kdf(3, chainKey, presharedKey);
+  wipe(chainKey);
+  const nextHash = crypto.hash(hash, tau);
+  wipe(tau);
+  return { chainKey: nextChainKey, hash: nextHash, key };
+}
+
+/** Installs a message we created into `hs`; a retransmission's previous secrets go. */
+function adoptCreated(
+  hs: Handshake,
+  state: HandshakeStateValue,
+  hash: Uint8Array,
+  chainKey: Uint8Array,
+  ephemeralPrivate: Uint8Array,
+  senderIndex: number,
+): void {
+  if (hs.chainKey !== chainKey) wipe(hs.chainKey);
+  if (hs.localEphemeral !== ephemeralPrivate) wipe(hs.localEphemeral);
+  hs.hash = hash;
+  hs.chainKey = chainKey;
+  hs.localEphemeral = ephemeralPrivate;
+  hs.localIndex = senderIndex;
+  hs.state = state;
+}
+
 /** Per-peer handshake state (one per peer, reused across handshakes). */
 export class Handshake {
   state: HandshakeStateValue = HandshakeState.Zeroed;
@@ -132,14 +174,7 @@ export function createInitiation(
   wipe(key);
   hash = crypto.hash(hash, out.subarray(INITIATION.timestamp, INITIATION.mac1));
 
-  // A retransmission replaces the previous attempt: its secrets go.
-  if (hs.chainKey !== chainKey) wipe(hs.chainKey);
-  if (hs.localEphemeral !== ephemeralPrivate) wipe(hs.localEphemeral);
-  hs.hash = hash;
-  hs.chainKey = chainKey;
-  hs.localEphemeral = ephemeralPrivate;
-  hs.localIndex = senderIndex;
-  hs.state = HandshakeState.InitiationCreated;
+  adoptCreated(hs, HandshakeState.InitiationCreated, hash, chainKey, ephemeralPrivate, senderIndex);
   return true;
 }
 
@@ -212,20 +247,12 @@ export function createResponse(
   let [chainKey] = crypto.kdf(1, hs.chainKey, ephemeralPublic);
   const ee = crypto.sharedSecret(ephemeralPrivate, hs.remoteEphemeral);
   if (!ee) return wipe(chainKey), false;
-  let prev = chainKey;
-  [chainKey] = crypto.kdf(1, chainKey, ee);
-  wipe(prev, ee);
+  chainKey = mixDh(crypto, chainKey, ee);
   const se = crypto.sharedSecret(ephemeralPrivate, hs.remoteStatic);
   if (!se) return wipe(chainKey), false;
-  prev = chainKey;
-  [chainKey] = crypto.kdf(1, chainKey, se);
-  wipe(prev, se);
-  let tau: Uint8Array, key: Uint8Array;
-  prev = chainKey;
-  [chainKey, tau, key] = crypto.kdf(3, chainKey, hs.presharedKey);
-  wipe(prev);
-  hash = crypto.hash(hash, tau);
-  wipe(tau);
+  chainKey = mixDh(crypto, chainKey, se);
+  let key: Uint8Array;
+  ({ chainKey, hash, key } = mixPresharedKey(crypto, chainKey, hash, hs.presharedKey));
 
   out[0] = MESSAGE_RESPONSE;
   out[1] = out[2] = out[3] = 0;
@@ -236,13 +263,7 @@ export function createResponse(
   wipe(key);
   hash = crypto.hash(hash, out.subarray(RESPONSE.empty, RESPONSE.mac1));
 
-  if (hs.chainKey !== chainKey) wipe(hs.chainKey);
-  if (hs.localEphemeral !== ephemeralPrivate) wipe(hs.localEphemeral);
-  hs.hash = hash;
-  hs.chainKey = chainKey;
-  hs.localEphemeral = ephemeralPrivate;
-  hs.localIndex = senderIndex;
-  hs.state = HandshakeState.ResponseCreated;
+  adoptCreated(hs, HandshakeState.ResponseCreated, hash, chainKey, ephemeralPrivate, senderIndex);
   return true;
 }
 
@@ -265,20 +286,12 @@ export function consumeResponse(
   let [chainKey] = crypto.kdf(1, hs.chainKey, ephemeral);
   const ee = crypto.sharedSecret(hs.localEphemeral, ephemeral);
   if (!ee) return wipe(chainKey), null;
-  let prev = chainKey;
-  [chainKey] = crypto.kdf(1, chainKey, ee);
-  wipe(prev, ee);
+  chainKey = mixDh(crypto, chainKey, ee);
   const se = crypto.sharedSecret(localPrivate, ephemeral);
   if (!se) return wipe(chainKey), null;
-  prev = chainKey;
-  [chainKey] = crypto.kdf(1, chainKey, se);
-  wipe(prev, se);
-  let tau: Uint8Array, key: Uint8Array;
-  prev = chainKey;
-  [chainKey, tau, key] = crypto.kdf(3, chainKey, hs.presharedKey);
-  wipe(prev);
-  hash = crypto.hash(hash, tau);
-  wipe(tau);
+  chainKey = mixDh(crypto, chainKey, se);
+  let key: Uint8Array;
+  ({ chainKey, hash, key } = mixPresharedKey(crypto, chainKey, hash, hs.presharedKey));
   const encNothing = msg.subarray(RESPONSE.empty, RESPONSE.mac1);
   const scratch = new Uint8Array(0);
   const ok = crypto.open(key, 0, encNothing, hash, scratch, 0) === 0;
