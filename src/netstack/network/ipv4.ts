@@ -15,6 +15,7 @@ import { isBroadcastOrUnspecified, isMulticast } from '../addr.js';
 import type { NicId, SendOptions, SendResult, TransportPacket } from '../transport/protocol.js';
 import type { IpStats } from '../stats.js';
 import type { Reassembler } from './reassembly.js';
+import { countWrite, withHeaderRoom } from './send.js';
 
 /** What the IPv4 layer needs from the stack. */
 export interface Ipv4Context {
@@ -161,12 +162,7 @@ export function sendIpv4(
     options,
   };
   if (total <= s.mtu && total <= 0xffff) {
-    let out: Uint8Array;
-    if (offset >= hl) out = buf.subarray(offset - hl);
-    else {
-      out = new Uint8Array(total);
-      out.set(buf.subarray(offset), hl);
-    }
+    const out = withHeaderRoom(buf, offset, hl);
     writeIpv4Header(out, 0, fields, total);
     return countWrite(st, write(out));
   }
@@ -205,15 +201,6 @@ export function sendIpv4(
     off += chunk;
   }
   return ok ? 'ok' : 'dropped';
-}
-
-function countWrite(st: IpStats, ok: boolean): SendResult {
-  if (ok) {
-    st.sent++;
-    return 'ok';
-  }
-  st.sendDropped++;
-  return 'dropped';
 }
 
 export { IPV4_FLAG_DF };

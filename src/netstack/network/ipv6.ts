@@ -5,6 +5,7 @@ import { isMulticast } from '../addr.js';
 import type { NicId, SendOptions, SendResult, TransportPacket } from '../transport/protocol.js';
 import type { IpStats } from '../stats.js';
 import type { Reassembler } from './reassembly.js';
+import { countWrite, withHeaderRoom } from './send.js';
 
 export interface Ipv6Context {
   readonly ipv6Stats: IpStats;
@@ -158,14 +159,9 @@ export function sendIpv6(
   const fields = { trafficClass: opts?.tos ?? 0, nextHeader: s.protocol, hopLimit: s.hopLimit, src: s.src, dst: s.dst };
   const total = IPV6_HEADER + payloadLen;
   if (total <= s.mtu) {
-    let out: Uint8Array;
-    if (offset >= IPV6_HEADER) out = buf.subarray(offset - IPV6_HEADER);
-    else {
-      out = new Uint8Array(total);
-      out.set(buf.subarray(offset), IPV6_HEADER);
-    }
+    const out = withHeaderRoom(buf, offset, IPV6_HEADER);
     writeIpv6Header(out, 0, fields, payloadLen);
-    return count(st, write(out));
+    return countWrite(st, write(out));
   }
   if (opts?.dontFragment) {
     st.tooBig++;
@@ -196,17 +192,8 @@ export function sendIpv6(
     out[h + 7] = id & 0xff;
     out.set(data.subarray(off, off + chunk), h + 8);
     st.fragmentsSent++;
-    if (count(st, write(out)) !== 'ok') ok = false;
+    if (countWrite(st, write(out)) !== 'ok') ok = false;
     off += chunk;
   }
   return ok ? 'ok' : 'dropped';
-}
-
-function count(st: IpStats, ok: boolean): SendResult {
-  if (ok) {
-    st.sent++;
-    return 'ok';
-  }
-  st.sendDropped++;
-  return 'dropped';
 }
