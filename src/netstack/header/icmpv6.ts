@@ -1,6 +1,7 @@
 /** ICMPv6 (RFC 4443): checksum over the IPv6 pseudo-header, builders. */
 import { finish, pseudoHeaderSum, sum16 } from './checksum.js';
 import { HeaderError } from './errors.js';
+import { ICMP_HEADER, parseIcmpHeader, writeIcmpHeader, type IcmpHeader } from './icmp.js';
 
 export const ICMPV6_DEST_UNREACHABLE = 1;
 export const ICMPV6_PACKET_TOO_BIG = 2;
@@ -9,7 +10,7 @@ export const ICMPV6_PARAMETER_PROBLEM = 4;
 export const ICMPV6_ECHO_REQUEST = 128;
 export const ICMPV6_ECHO_REPLY = 129;
 export const ICMPV6_CODE_PORT_UNREACHABLE = 4;
-export const ICMPV6_HEADER = 8;
+export const ICMPV6_HEADER = ICMP_HEADER;
 export const IPPROTO_ICMPV6_NUMBER = 58;
 
 export function icmpv6Checksum(src: Uint8Array, dst: Uint8Array, m: Uint8Array, start = 0, end = m.length): number {
@@ -22,23 +23,10 @@ export function validateIcmpv6(src: Uint8Array, dst: Uint8Array, m: Uint8Array):
   if (icmpv6Checksum(src, dst, m) !== 0) throw new HeaderError('icmpv6: bad checksum');
 }
 
-export interface Icmpv6Header {
-  type: number;
-  code: number;
-  checksum: number;
-  rest: number;
-  body: Uint8Array;
-}
+export type Icmpv6Header = IcmpHeader;
 
 export function parseIcmpv6(m: Uint8Array): Icmpv6Header {
-  if (m.length < ICMPV6_HEADER) throw new HeaderError('icmpv6: truncated');
-  return {
-    type: m[0]!,
-    code: m[1]!,
-    checksum: (m[2]! << 8) | m[3]!,
-    rest: ((m[4]! << 24) | (m[5]! << 16) | (m[6]! << 8) | m[7]!) >>> 0,
-    body: m.subarray(8),
-  };
+  return parseIcmpHeader(m, 'icmpv6');
 }
 
 /** Writes header + body at out[at..] with the checksum for (src, dst). */
@@ -52,16 +40,7 @@ export function writeIcmpv6(
   rest: number,
   body: Uint8Array,
 ): number {
-  out[at] = type;
-  out[at + 1] = code;
-  out[at + 2] = 0;
-  out[at + 3] = 0;
-  out[at + 4] = (rest >>> 24) & 0xff;
-  out[at + 5] = (rest >>> 16) & 0xff;
-  out[at + 6] = (rest >>> 8) & 0xff;
-  out[at + 7] = rest & 0xff;
-  out.set(body, at + 8);
-  const end = at + ICMPV6_HEADER + body.length;
+  const end = writeIcmpHeader(out, at, type, code, rest, body);
   const c = icmpv6Checksum(src, dst, out, at, end);
   out[at + 2] = c >> 8;
   out[at + 3] = c & 0xff;
