@@ -389,21 +389,12 @@ export function buildEchoReply(tp: TransportPacket, offset: number): Uint8Array 
   const req = tp.payload;
   const buf = new Uint8Array(offset + req.length);
   buf.set(req, offset);
-  if (tp.family === 4) {
-    buf[offset] = ICMPV4_ECHO_REPLY;
-    buf[offset + 2] = 0;
-    buf[offset + 3] = 0;
-    const c = checksum(buf, offset);
-    buf[offset + 2] = c >> 8;
-    buf[offset + 3] = c & 0xff;
-  } else {
-    buf[offset] = ICMPV6_ECHO_REPLY;
-    buf[offset + 2] = 0;
-    buf[offset + 3] = 0;
-    const c = icmpv6Checksum(tp.dst, tp.src, buf, offset);
-    buf[offset + 2] = c >> 8;
-    buf[offset + 3] = c & 0xff;
-  }
+  buf[offset] = tp.family === 4 ? ICMPV4_ECHO_REPLY : ICMPV6_ECHO_REPLY;
+  buf[offset + 2] = 0;
+  buf[offset + 3] = 0;
+  const c = tp.family === 4 ? checksum(buf, offset) : icmpv6Checksum(tp.dst, tp.src, buf, offset);
+  buf[offset + 2] = c >> 8;
+  buf[offset + 3] = c & 0xff;
   return buf;
 }
 
