@@ -13,39 +13,9 @@ import { nodeCrypto } from '../../src/crypto/index.js';
 import { WireGuard } from '../../src/node/endpoint-runtime.js';
 import { buildRequest, buildUdpDatagram, parseUdpDatagram } from '../../src/services/socks5-protocol.js';
 import { DNS_TYPE_A } from '../../src/endpoint/dns.js';
+import { freeTcpPort, freeUdpPort, readN } from '../sockets.js';
 
 const b64 = (k: Uint8Array) => Buffer.from(k).toString('base64');
-
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const p = (s.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return p;
-}
-
-async function freeUdpPort(): Promise<number> {
-  const s = dgram.createSocket('udp4');
-  await new Promise<void>((r) => s.bind(0, '127.0.0.1', r));
-  const p = s.address().port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return p;
-}
-
-async function readN(s: net.Socket, n: number): Promise<Buffer> {
-  const parts: Buffer[] = [];
-  let have = 0;
-  while (have < n) {
-    const chunk = s.read() as Buffer | null;
-    if (chunk) {
-      parts.push(chunk);
-      have += chunk.length;
-    } else await once(s, 'readable');
-  }
-  const all = Buffer.concat(parts);
-  if (all.length > n) s.unshift(all.subarray(n));
-  return all.subarray(0, n);
-}
 
 async function readAll(s: net.Socket): Promise<Buffer> {
   const parts: Buffer[] = [];
@@ -67,7 +37,7 @@ beforeAll(async () => {
   udpEcho = dgram.createSocket('udp4');
   udpEcho.on('message', (m, r) => udpEcho.send(Buffer.concat([Buffer.from('u:'), m]), r.port, r.address));
   await new Promise<void>((r) => udpEcho.bind(0, '127.0.0.1', r));
-  ports = { socks: await freePort(), tcpc: await freePort(), udpc: await freeUdpPort() };
+  ports = { socks: await freeTcpPort(), tcpc: await freeTcpPort(), udpc: await freeUdpPort() };
   uapiDir = mkdtempSync(join(tmpdir(), 'wgts-h7-'));
 
   const ka = nodeCrypto.generatePrivateKey();

@@ -5,7 +5,6 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { createSocket } from 'node:dgram';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
@@ -14,6 +13,7 @@ import { parseConfig } from '../../src/config/index.js';
 import { WireGuard } from '../../src/node/endpoint-runtime.js';
 import { CLIENT_BEGIN, CLIENT_END, CLIENT_FILE, READY_LINE, SERVER_FILE, quickstartDir } from '../../src/cli/quickstart.js';
 import { runInProcess } from './helpers.js';
+import { freeUdpPort } from '../sockets.js';
 
 const ROOT = join(import.meta.dirname, '../..');
 const BIN = join(ROOT, 'bin/wgts');
@@ -24,17 +24,6 @@ function ensureBuilt(): void {
   const src = statSync(join(ROOT, 'src/cli/quickstart.ts')).mtimeMs;
   if (!existsSync(out) || statSync(out).mtimeMs < src) spawnSync('npx', ['tsc', '-p', 'tsconfig.json'], { cwd: ROOT, stdio: 'ignore', timeout: 120_000 });
   if (!existsSync(out)) throw new Error('dist/src/cli/quickstart.js missing after tsc');
-}
-
-function freeUdpPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createSocket('udp4');
-    s.once('error', reject);
-    s.bind(0, '127.0.0.1', () => {
-      const p = s.address().port;
-      s.close(() => resolve(p));
-    });
-  });
 }
 
 interface Started {

@@ -10,6 +10,7 @@ import { hostNet } from '../../src/services/net-like.js';
 import { startTcpForward, startUdpForward } from '../../src/services/forwards.js';
 import { startSocks5 } from '../../src/services/socks5.js';
 import { buildRequest, buildUdpDatagram, parseUdpDatagram } from '../../src/services/socks5-protocol.js';
+import { freeTcpPort, readN } from '../sockets.js';
 
 const closers: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -29,22 +30,6 @@ async function udpEcho(): Promise<number> {
   await new Promise<void>((r) => s.bind(0, '127.0.0.1', r));
   closers.push(() => new Promise<void>((r) => s.close(() => r())));
   return s.address().port;
-}
-
-/** Reads exactly n bytes from a socket. */
-async function readN(s: net.Socket, n: number): Promise<Buffer> {
-  const parts: Buffer[] = [];
-  let have = 0;
-  while (have < n) {
-    const chunk = s.read() as Buffer | null;
-    if (chunk) {
-      parts.push(chunk);
-      have += chunk.length;
-    } else await once(s, 'readable');
-  }
-  const all = Buffer.concat(parts);
-  if (all.length > n) s.unshift(all.subarray(n));
-  return all.subarray(0, n);
 }
 
 async function roundTrip(port: number, payload: Buffer): Promise<Buffer> {
@@ -69,10 +54,7 @@ describe('TCP forward', () => {
   });
 
   it('closes the client when the target refuses', async () => {
-    const tmp = net.createServer();
-    await new Promise<void>((r) => tmp.listen(0, '127.0.0.1', r));
-    const dead = (tmp.address() as net.AddressInfo).port;
-    await new Promise<void>((r) => tmp.close(() => r()));
+    const dead = await freeTcpPort();
     const fwd = await startTcpForward({ listenNet: hostNet, listenHost: '127.0.0.1', listenPort: 0, dialNet: hostNet, targetHost: '127.0.0.1', targetPort: dead });
     closers.push(() => fwd.close());
     const c = net.connect(fwd.listening.port, '127.0.0.1');
@@ -155,10 +137,7 @@ describe('SOCKS5 server', () => {
   });
 
   it('CONNECT to a closed port answers connection refused', async () => {
-    const tmp = net.createServer();
-    await new Promise<void>((r) => tmp.listen(0, '127.0.0.1', r));
-    const dead = (tmp.address() as net.AddressInfo).port;
-    await new Promise<void>((r) => tmp.close(() => r()));
+    const dead = await freeTcpPort();
     const socks = await startSocks5({ host: '127.0.0.1', port: 0, tunnel: hostNet });
     closers.push(() => socks.close());
     const c = net.connect(socks.listening.port, '127.0.0.1');
