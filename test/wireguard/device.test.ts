@@ -29,6 +29,22 @@ function establish(p: Pair, payload = 8): Uint8Array {
   return pkt;
 }
 
+/** Sends one packet A→B now and captures its transport datagram instead of delivering it. */
+function sendHeld(p: Pair): Uint8Array {
+  let held: Uint8Array | null = null;
+  p.sim.filter = (d) => {
+    if (d.from === 'A' && d.data[0] === 4 && !held) {
+      held = d.data;
+      return false;
+    }
+    return true;
+  };
+  p.a.device.sendPacket(ipv4Packet(A_IP, B_IP), p.sim.now);
+  p.sim.filter = null;
+  expect(held).not.toBeNull();
+  return held!;
+}
+
 describe.each([
   ['node', nodeCrypto],
   ['noble', nobleCrypto],
@@ -128,20 +144,10 @@ describe.each([
     establish(p);
     const created = p.a.handshakes[0]!.at;
     // hold back one A→B transport datagram made now
-    let held: Uint8Array | null = null;
-    p.sim.filter = (d) => {
-      if (d.from === 'A' && d.data[0] === 4 && !held) {
-        held = d.data;
-        return false;
-      }
-      return true;
-    };
-    p.a.device.sendPacket(ipv4Packet(A_IP, B_IP), p.sim.now);
-    p.sim.filter = null;
-    expect(held).not.toBeNull();
+    const held = sendHeld(p);
     p.sim.runUntil(created + REJECT_AFTER_TIME + 1);
     expect(p.peerA.hasLiveSession(p.sim.now)).toBe(false);
-    p.sim.inject(held!, p.a.endpoint, p.b.endpoint);
+    p.sim.inject(held, p.a.endpoint, p.b.endpoint);
     p.sim.advance(1);
     expect(p.b.device.stats.dropped['expired-keypair']).toBe(1);
     // sending on the expired keypair starts a handshake instead
@@ -456,21 +462,12 @@ describe.each([
     expect(p.b.device.stats.dropped.replay).toBe(1);
     expect(p.b.delivered).toHaveLength(1);
     // make a message with counter 1 but hold it; jump the counter past the window
-    let held: Uint8Array | null = null;
-    p.sim.filter = (d) => {
-      if (d.from === 'A' && d.data[0] === 4 && !held) {
-        held = d.data;
-        return false;
-      }
-      return true;
-    };
-    p.a.device.sendPacket(ipv4Packet(A_IP, B_IP), p.sim.now);
-    p.sim.filter = null;
+    const held = sendHeld(p);
     p.peerB.keypairs.current!.sendCounter = 20_000;
     p.a.device.sendPacket(ipv4Packet(A_IP, B_IP), p.sim.now);
     p.sim.advance(1);
     expect(p.b.delivered).toHaveLength(2);
-    p.sim.inject(held!, p.a.endpoint, p.b.endpoint);
+    p.sim.inject(held, p.a.endpoint, p.b.endpoint);
     p.sim.advance(1);
     expect(p.b.delivered).toHaveLength(2);
     expect(p.b.device.stats.dropped.replay).toBe(2);
