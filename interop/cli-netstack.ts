@@ -22,6 +22,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { assert, assertEqual, Netns, parseDump, pingCounts, run, sleep, suffix, type Dump } from './lib.js';
 import { spawn, type ChildProcess } from 'node:child_process';
+import { runCases, type Case } from './cli-suite.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const REPO = resolve(HERE, '..', '..');
@@ -192,7 +193,7 @@ function setup(): void {
 
 // ------------------------------------------------------------------ cases
 
-const cases: { name: string; fn: () => Promise<void> }[] = [];
+const cases: Case[] = [];
 function test(name: string, fn: () => Promise<void>): void {
   cases.push({ name, fn });
 }
@@ -402,41 +403,12 @@ test('without root: socket in $XDG_RUNTIME_DIR/wgts, found by wgts show; world-r
 
 // ------------------------------------------------------------------ main
 
-async function runAll(): Promise<number> {
-  const only = process.env.CLI_NETSTACK_ONLY ? new RegExp(process.env.CLI_NETSTACK_ONLY) : null;
-  process.on('SIGINT', () => {
-    cleanup();
-    process.exit(130);
-  });
-  process.on('SIGTERM', () => {
-    cleanup();
-    process.exit(143);
-  });
-  let passed = 0;
-  let failed = 0;
-  try {
-    setup();
-    for (const c of cases) {
-      if (only && !only.test(c.name)) continue;
-      const t0 = Date.now();
-      try {
-        await c.fn();
-        passed++;
-        console.log(`ok   ${c.name} (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
-      } catch (e) {
-        failed++;
-        console.log(`FAIL ${c.name}\n     ${(e as Error).message.split('\n').join('\n     ')}`);
-      }
-    }
-  } catch (e) {
-    failed++;
-    console.log(`FAIL setup: ${(e as Error).message}`);
-  } finally {
+process.exitCode = await runCases(cases, {
+  name: 'cli-netstack',
+  only: process.env.CLI_NETSTACK_ONLY,
+  setup,
+  cleanup,
+  beforeCleanup: () => {
     if (main && main.child.exitCode === null) main.child.kill('SIGKILL');
-    cleanup();
-  }
-  console.log(`cli-netstack: ${passed} passed, ${failed} failed`);
-  return failed === 0 ? 0 : 1;
-}
-
-process.exitCode = await runAll();
+  },
+});

@@ -19,6 +19,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { assert, assertEqual, background, Netns, run, sleep, suffix } from './lib.js';
+import { runCases, type Case } from './cli-suite.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const REPO = resolve(HERE, '..', '..');
@@ -245,10 +246,6 @@ async function compareWithWgQuick(name: string, conf: string): Promise<Running> 
 
 // ------------------------------------------------------------------ cases
 
-interface Case {
-  name: string;
-  fn: () => Promise<void>;
-}
 const cases: Case[] = [];
 const test = (name: string, fn: () => Promise<void>): void => void cases.push({ name, fn });
 
@@ -391,42 +388,13 @@ test('restart after a crash: up refuses while the old daemon holds the name, the
 
 // ------------------------------------------------------------------ main
 
-async function main(): Promise<number> {
-  const only = process.env.CLI_TUN_ONLY ? new RegExp(process.env.CLI_TUN_ONLY) : null;
-  process.on('SIGINT', () => {
-    cleanup();
-    process.exit(130);
-  });
-  process.on('SIGTERM', () => {
-    cleanup();
-    process.exit(143);
-  });
-  let passed = 0;
-  let failed = 0;
-  try {
-    setup();
-    for (const c of cases) {
-      if (only && !only.test(c.name)) continue;
-      const t0 = Date.now();
-      try {
-        await c.fn();
-        passed++;
-        console.log(`ok   ${c.name} (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
-      } catch (e) {
-        failed++;
-        console.log(`FAIL ${c.name}\n     ${(e as Error).message.split('\n').join('\n     ')}`);
-        // Leave B clean for the next case.
-        for (const n of Object.values(NAMES)) nsB.exec(['ip', 'link', 'del', n], { allowFail: true });
-      }
-    }
-  } catch (e) {
-    failed++;
-    console.log(`FAIL setup: ${(e as Error).message}`);
-  } finally {
-    cleanup();
-  }
-  console.log(`cli-tun: ${passed} passed, ${failed} failed`);
-  return failed === 0 ? 0 : 1;
-}
-
-process.exitCode = await main();
+process.exitCode = await runCases(cases, {
+  name: 'cli-tun',
+  only: process.env.CLI_TUN_ONLY,
+  setup,
+  cleanup,
+  // Leave B clean for the next case.
+  afterFailure: () => {
+    for (const n of Object.values(NAMES)) nsB.exec(['ip', 'link', 'del', n], { allowFail: true });
+  },
+});
