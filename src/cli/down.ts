@@ -7,25 +7,10 @@ import { findSocket, isValidInterfaceName, pidFileFor, socketDirs } from '../nod
 import { CliFailure, EXIT_OK, UsageError, isHelpFlag, type Cli } from './context.js';
 import { commandHelp, usageLine } from './help.js';
 import { resolveConfigArg } from './config-file.js';
+import { processAlive } from './tun-state.js';
 
 const WAIT_MS = 5000;
 const POLL_MS = 50;
-
-/** True while `pid` runs; a zombie (exited, not yet reaped by its parent) counts as gone. */
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-  try {
-    // /proc/PID/stat: "pid (comm) S ..." — the state letter follows the last ')'.
-    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
-    return stat[stat.lastIndexOf(')') + 2] !== 'Z';
-  } catch {
-    return true; // no /proc: trust kill(0)
-  }
-}
 
 export async function down(cli: Cli, args: string[]): Promise<number> {
   if (args.length === 1 && isHelpFlag(args[0])) {
@@ -60,7 +45,7 @@ export async function down(cli: Cli, args: string[]): Promise<number> {
     throw new CliFailure(`Unable to signal process ${pid}: ${code}`);
   }
   const deadline = Date.now() + WAIT_MS;
-  while (alive(pid)) {
+  while (processAlive(pid)) {
     if (Date.now() > deadline) throw new CliFailure(`\`${name}': process ${pid} did not exit within ${WAIT_MS / 1000} s of SIGTERM`);
     await new Promise((r) => setTimeout(r, POLL_MS));
   }
