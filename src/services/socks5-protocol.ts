@@ -174,24 +174,24 @@ function addressBytes(a: Socks5Address): Uint8Array {
   return out;
 }
 
-/** VER REP RSV ATYP BND.ADDR BND.PORT. */
-export function buildReply(rep: number, bound: Socks5Address = { type: 'ipv4', addr: new Uint8Array(4), port: 0 }): Uint8Array {
-  const a = addressBytes(bound);
+/** VER, a command or reply code, RSV, then ATYP ADDR PORT: requests and replies are framed alike. */
+function frame(code: number, address: Socks5Address): Uint8Array {
+  const a = addressBytes(address);
   const out = new Uint8Array(3 + a.length);
   out[0] = SOCKS_VERSION;
-  out[1] = rep;
+  out[1] = code;
   out.set(a, 3);
   return out;
 }
 
+/** VER REP RSV ATYP BND.ADDR BND.PORT. */
+export function buildReply(rep: number, bound: Socks5Address = { type: 'ipv4', addr: new Uint8Array(4), port: 0 }): Uint8Array {
+  return frame(rep, bound);
+}
+
 /** Client side of a request (used by tests and clients). */
 export function buildRequest(command: number, dst: Socks5Address): Uint8Array {
-  const a = addressBytes(dst);
-  const out = new Uint8Array(3 + a.length);
-  out[0] = SOCKS_VERSION;
-  out[1] = command;
-  out.set(a, 3);
-  return out;
+  return frame(command, dst);
 }
 
 /** A whole reply from the server (client side). */
