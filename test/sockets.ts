@@ -39,3 +39,18 @@ export async function readN(s: net.Socket, n: number): Promise<Buffer> {
   if (all.length > n) s.unshift(all.subarray(n));
   return all.subarray(0, n);
 }
+
+/**
+ * A SOCKS5 session on 127.0.0.1:port: offers "no authentication", sends
+ * `request`, and returns the socket, the server's 2-byte method answer and its
+ * 10-byte reply (a reply with an IPv4 bound address). Callers check both.
+ */
+export async function socks5NoAuthRequest(port: number, request: Uint8Array): Promise<{ sock: net.Socket; method: Buffer; reply: Buffer }> {
+  const sock = net.connect(port, '127.0.0.1');
+  await once(sock, 'connect');
+  sock.write(Uint8Array.of(5, 1, 0));
+  const method = await readN(sock, 2);
+  sock.write(request);
+  const reply = await readN(sock, 10);
+  return { sock, method, reply };
+}

@@ -13,7 +13,7 @@ import { nodeCrypto } from '../../src/crypto/index.js';
 import { WireGuard } from '../../src/node/endpoint-runtime.js';
 import { buildRequest, buildUdpDatagram, parseUdpDatagram } from '../../src/services/socks5-protocol.js';
 import { DNS_TYPE_A } from '../../src/endpoint/dns.js';
-import { freeTcpPort, freeUdpPort, readN } from '../sockets.js';
+import { freeTcpPort, freeUdpPort, readN, socks5NoAuthRequest } from '../sockets.js';
 
 const b64 = (k: Uint8Array) => Buffer.from(k).toString('base64');
 
@@ -125,12 +125,8 @@ describe('services from a config, over the tunnel', () => {
   }, 15_000);
 
   it('SOCKS5 CONNECT through the tunnel, and the status page', async () => {
-    const c = net.connect(ports.socks, '127.0.0.1');
-    await once(c, 'connect');
-    c.write(Uint8Array.of(5, 1, 0));
-    expect([...(await readN(c, 2))]).toEqual([5, 0]);
-    c.write(buildRequest(1, { type: 'ipv4', addr: Uint8Array.of(10, 8, 0, 1), port: 8081 }));
-    const rep = await readN(c, 10);
+    const { sock: c, method, reply: rep } = await socks5NoAuthRequest(ports.socks, buildRequest(1, { type: 'ipv4', addr: Uint8Array.of(10, 8, 0, 1), port: 8081 }));
+    expect([...method]).toEqual([5, 0]);
     expect(rep[1]).toBe(0);
     c.write('GET /status.json HTTP/1.1\r\nHost: x\r\n\r\n');
     const resp = (await readAll(c)).toString();
@@ -142,12 +138,7 @@ describe('services from a config, over the tunnel', () => {
   }, 15_000);
 
   it('SOCKS5 UDP ASSOCIATE through the tunnel', async () => {
-    const c = net.connect(ports.socks, '127.0.0.1');
-    await once(c, 'connect');
-    c.write(Uint8Array.of(5, 1, 0));
-    await readN(c, 2);
-    c.write(buildRequest(3, { type: 'ipv4', addr: new Uint8Array(4), port: 0 }));
-    const rep = await readN(c, 10);
+    const { sock: c, reply: rep } = await socks5NoAuthRequest(ports.socks, buildRequest(3, { type: 'ipv4', addr: new Uint8Array(4), port: 0 }));
     expect(rep[1]).toBe(0);
     const relay = rep.readUInt16BE(8);
     const u = dgram.createSocket('udp4');

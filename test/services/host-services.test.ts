@@ -10,7 +10,7 @@ import { hostNet } from '../../src/services/net-like.js';
 import { startTcpForward, startUdpForward } from '../../src/services/forwards.js';
 import { startSocks5 } from '../../src/services/socks5.js';
 import { buildRequest, buildUdpDatagram, parseUdpDatagram } from '../../src/services/socks5-protocol.js';
-import { freeTcpPort, readN } from '../sockets.js';
+import { freeTcpPort, readN, socks5NoAuthRequest } from '../sockets.js';
 
 const closers: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -87,12 +87,8 @@ describe('SOCKS5 server', () => {
     const target = await echoServer();
     const socks = await startSocks5({ host: '127.0.0.1', port: 0, tunnel: hostNet });
     closers.push(() => socks.close());
-    const c = net.connect(socks.listening.port, '127.0.0.1');
-    await once(c, 'connect');
-    c.write(Uint8Array.of(5, 1, 0));
-    expect([...(await readN(c, 2))]).toEqual([5, 0]);
-    c.write(buildRequest(1, { type: 'ipv4', addr: Uint8Array.of(127, 0, 0, 1), port: target }));
-    const rep = await readN(c, 10);
+    const { sock: c, method, reply: rep } = await socks5NoAuthRequest(socks.listening.port, buildRequest(1, { type: 'ipv4', addr: Uint8Array.of(127, 0, 0, 1), port: target }));
+    expect([...method]).toEqual([5, 0]);
     expect(rep[0]).toBe(5);
     expect(rep[1]).toBe(0);
     c.write('hello socks');
@@ -140,12 +136,7 @@ describe('SOCKS5 server', () => {
     const dead = await freeTcpPort();
     const socks = await startSocks5({ host: '127.0.0.1', port: 0, tunnel: hostNet });
     closers.push(() => socks.close());
-    const c = net.connect(socks.listening.port, '127.0.0.1');
-    await once(c, 'connect');
-    c.write(Uint8Array.of(5, 1, 0));
-    await readN(c, 2);
-    c.write(buildRequest(1, { type: 'ipv4', addr: Uint8Array.of(127, 0, 0, 1), port: dead }));
-    const rep = await readN(c, 10);
+    const { sock: c, reply: rep } = await socks5NoAuthRequest(socks.listening.port, buildRequest(1, { type: 'ipv4', addr: Uint8Array.of(127, 0, 0, 1), port: dead }));
     expect(rep[1]).toBe(5);
     c.destroy();
   });
@@ -154,12 +145,7 @@ describe('SOCKS5 server', () => {
     const target = await udpEcho();
     const socks = await startSocks5({ host: '127.0.0.1', port: 0, tunnel: hostNet });
     closers.push(() => socks.close());
-    const c = net.connect(socks.listening.port, '127.0.0.1');
-    await once(c, 'connect');
-    c.write(Uint8Array.of(5, 1, 0));
-    await readN(c, 2);
-    c.write(buildRequest(3, { type: 'ipv4', addr: new Uint8Array(4), port: 0 }));
-    const rep = await readN(c, 10);
+    const { sock: c, reply: rep } = await socks5NoAuthRequest(socks.listening.port, buildRequest(3, { type: 'ipv4', addr: new Uint8Array(4), port: 0 }));
     expect(rep[1]).toBe(0);
     const relayPort = rep.readUInt16BE(8);
     const u = dgram.createSocket('udp4');
