@@ -15,9 +15,6 @@
 import dgram from 'node:dgram';
 import net from 'node:net';
 import { createHash, randomBytes, randomFillSync } from 'node:crypto';
-import { defaultCrypto } from '../src/crypto/index.js';
-import { mac1KeyFor } from '../src/wireguard/cookie.js';
-import { INITIATION, INITIATION_SIZE, MESSAGE_INITIATION, writeU32 } from '../src/wireguard/messages.js';
 
 const [, , mode, ...args] = process.argv;
 
@@ -58,7 +55,11 @@ async function flood(host: string, port: number, pps: number, seconds: number, n
   console.log(JSON.stringify({ sent, seconds: Number(secs.toFixed(2)) }));
 }
 
-function initiationMaker(publicKeyB64: string): (i: number) => Uint8Array {
+/** Loaded only for the handshake flood, so the other modes need nothing but node. */
+async function initiationMaker(publicKeyB64: string): Promise<(i: number) => Uint8Array> {
+  const { defaultCrypto } = await import('../src/crypto/index.js');
+  const { mac1KeyFor } = await import('../src/wireguard/cookie.js');
+  const { INITIATION, INITIATION_SIZE, MESSAGE_INITIATION, writeU32 } = await import('../src/wireguard/messages.js');
   const crypto = defaultCrypto();
   const key = mac1KeyFor(crypto, new Uint8Array(Buffer.from(publicKeyB64, 'base64')));
   // A pool of distinct messages: the receiver sees different senders and ephemerals.
@@ -164,7 +165,7 @@ function tcpClient(host: string, port: number, seconds: number, mbit: number): v
 const n = (i: number): number => Number(args[i]);
 switch (mode) {
   case 'flood-init':
-    await flood(args[0]!, n(1), n(3), n(4), n(5), initiationMaker(args[2]!));
+    await flood(args[0]!, n(1), n(3), n(4), n(5), await initiationMaker(args[2]!));
     break;
   case 'flood-garbage':
     await flood(args[0]!, n(1), n(2), n(3), n(4), garbageMaker());
