@@ -59,7 +59,9 @@ run_suite() {
   fi
 }
 
-only="${INTEROP_SUITES:-kernel-tun netstack-linux netstack-mode cli-tun cli-netstack}"
+only="${INTEROP_SUITES:-kernel-tun netstack-linux netstack-mode cli-tun cli-netstack reliability}"
+# The reliability suite's soak: 5 minutes here, 30 with RELIABILITY_LONG=1 (npm run test:long).
+if [ "${RELIABILITY_LONG:-}" = "1" ]; then soak="${RELIABILITY_SOAK_S:-1800}"; else soak="${RELIABILITY_SOAK_S:-300}"; fi
 for suite in $only; do
   case "$suite" in
     kernel-tun) run_suite kernel-tun "${INTEROP_TIMEOUT:-540}" node dist/interop/run.js ;;
@@ -67,6 +69,7 @@ for suite in $only; do
     netstack-mode) run_suite netstack-mode 480 node dist/interop/netstack-mode.js ;;
     cli-tun) run_suite cli-tun 360 bash interop/cli-tun.sh ;;
     cli-netstack) run_suite cli-netstack 300 node dist/interop/cli-netstack.js ;;
+    reliability) RELIABILITY_SOAK_S="$soak" run_suite reliability $((soak + 420)) node dist/interop/reliability.js ;;
     *) echo "interop: unknown suite $suite"; failed_suites="$failed_suites $suite" ;;
   esac
 done
