@@ -10,6 +10,15 @@
  *   tcp-client HOST PORT SECONDS MBIT
  *       sends for SECONDS (MBIT 0: as fast as TCP goes, else paced); prints
  *       {"bytes","sha256","seconds"}
+ *   relay LISTEN_HOST LISTEN_PORT TARGET_HOST TARGET_PORT LIMIT_S
+ *       a UDP relay with one socket: datagrams from TARGET go to the last other
+ *       sender (the client), everything else goes to TARGET; datagrams from the
+ *       client are recorded (type byte 1 initiation, 4 transport). Prints
+ *       {"event":"ready"}, then answers one JSON line per command line on stdin:
+ *         {"cmd":"counts"}           → {"fromClient":{type:n},"fromTarget":{type:n}}
+ *         {"cmd":"clear"}            → forgets what was recorded; {"cleared":true}
+ *         {"cmd":"replay","type":T}  → re-sends every recorded client datagram of
+ *                                      type T to TARGET from the same socket; {"sent":n}
  * Every mode ends by itself (a hard limit), so a stuck peer cannot hang the suite.
  */
 import dgram from 'node:dgram';
@@ -162,6 +171,72 @@ function tcpClient(host: string, port: number, seconds: number, mbit: number): v
   });
 }
 
+/** The relay: forwards both ways, records the client's datagrams, re-sends them on request. */
+function relay(listenHost: string, listenPort: number, targetHost: string, targetPort: number, limitS: number): void {
+  hardLimit(limitS);
+  const sock = dgram.createSocket(listenHost.includes(':') ? 'udp6' : 'udp4');
+  sock.on('error', (e) => console.error(`relay: ${e.message}`));
+  let client: { address: string; port: number } | undefined;
+  const fromClient: Record<number, number> = {};
+  const fromTarget: Record<number, number> = {};
+  // Recorded client datagrams by type; bounded so a long run cannot grow without end.
+  const recorded = new Map<number, Buffer[]>();
+  const MAX_RECORDED = 100_000;
+  let recordedCount = 0;
+  sock.on('message', (msg, rinfo) => {
+    const type = msg.length >= 4 && msg[1] === 0 && msg[2] === 0 && msg[3] === 0 ? msg[0]! : 0;
+    if (rinfo.address === targetHost && rinfo.port === targetPort) {
+      fromTarget[type] = (fromTarget[type] ?? 0) + 1;
+      if (client) sock.send(msg, client.port, client.address);
+      return;
+    }
+    client = { address: rinfo.address, port: rinfo.port };
+    fromClient[type] = (fromClient[type] ?? 0) + 1;
+    if (recordedCount < MAX_RECORDED) {
+      let list = recorded.get(type);
+      if (!list) recorded.set(type, (list = []));
+      list.push(Buffer.from(msg));
+      recordedCount++;
+    }
+    sock.send(msg, targetPort, targetHost);
+  });
+  const reply = (obj: unknown): void => void process.stdout.write(JSON.stringify(obj) + '\n');
+  const commands = async (line: string): Promise<void> => {
+    const req = JSON.parse(line) as { cmd: string; type?: number };
+    switch (req.cmd) {
+      case 'counts':
+        reply({ fromClient, fromTarget });
+        break;
+      case 'clear':
+        recorded.clear();
+        recordedCount = 0;
+        reply({ cleared: true });
+        break;
+      case 'replay': {
+        const list = recorded.get(req.type ?? -1) ?? [];
+        await Promise.all(list.map((m) => new Promise<void>((r) => sock.send(m, targetPort, targetHost, () => r()))));
+        reply({ sent: list.length });
+        break;
+      }
+      default:
+        reply({ error: `unknown command ${req.cmd}` });
+    }
+  };
+  let chain = Promise.resolve();
+  let buf = '';
+  process.stdin.setEncoding('utf8');
+  process.stdin.on('data', (d: string) => {
+    buf += d;
+    for (let i = buf.indexOf('\n'); i >= 0; i = buf.indexOf('\n')) {
+      const line = buf.slice(0, i).trim();
+      buf = buf.slice(i + 1);
+      if (line) chain = chain.then(() => commands(line)).catch((e: Error) => reply({ error: e.message }));
+    }
+  });
+  process.stdin.on('end', () => process.exit(0));
+  sock.bind(listenPort, listenHost, () => reply({ event: 'ready' }));
+}
+
 const n = (i: number): number => Number(args[i]);
 switch (mode) {
   case 'flood-init':
@@ -175,6 +250,9 @@ switch (mode) {
     break;
   case 'tcp-client':
     tcpClient(args[0]!, n(1), n(2), n(3));
+    break;
+  case 'relay':
+    relay(args[0]!, n(1), args[2]!, n(3), n(4));
     break;
   default:
     console.error('usage: see interop/reliability-tools.ts');

@@ -11,7 +11,9 @@
  *
  * Counters come from wireguard-ts' SIGUSR1 "STATS {json}" line in its log.
  */
+import { spawn } from 'node:child_process';
 import { createConnection } from 'node:net';
+import { createInterface } from 'node:readline';
 import { join } from 'node:path';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { Topology, type Side } from './topology.js';
@@ -38,7 +40,16 @@ const note = (line: string): void => console.log(`#   ${line}`);
 // ------------------------------------------------------------------ probes
 
 interface Stats {
-  device: { rxDatagrams: number; txDatagrams: number; cookieRepliesSent: number; handshakesCompleted: number; dropped: Record<string, number> };
+  device: {
+    rxDatagrams: number;
+    txDatagrams: number;
+    rxPackets: number;
+    txPackets: number;
+    responsesSent: number;
+    cookieRepliesSent: number;
+    handshakesCompleted: number;
+    dropped: Record<string, number>;
+  };
   udp: { sendDropped: number; received: number; sent: number };
   rss: number;
 }
@@ -167,6 +178,72 @@ function setconfB(keepalive = 0): void {
   topo.wg(b, ['setconf', b.iface, conf]);
 }
 
+/** Packets the kernel received on a side's TUN (what wireguard-ts delivered), from sysfs in its namespace. */
+function tunRxPackets(s: Side): number {
+  return Number(s.ns.exec(['cat', `/sys/class/net/${s.iface}/statistics/rx_packets`]).stdout.trim());
+}
+
+interface RelayCounts {
+  fromClient: Record<string, number>;
+  fromTarget: Record<string, number>;
+}
+
+/**
+ * The capturing UDP relay of reliability-tools.ts in `s`'s namespace on
+ * `s.outer4:port`, forwarding to `to`'s WireGuard port; commands and answers
+ * are JSON lines on its stdin/stdout, each answer awaited for at most 5 s.
+ */
+async function startRelay(s: Side, port: number, to: Side): Promise<{ request<T>(cmd: Record<string, unknown>): Promise<T>; counts(): Promise<RelayCounts>; stop(): void }> {
+  const child = spawn('ip', ['netns', 'exec', s.ns.name, process.execPath, tools, 'relay', s.outer4, String(port), to.outer4, String(to.port), '120'], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  const waiting: Array<(line: string) => void> = [];
+  createInterface({ input: child.stdout! }).on('line', (line) => waiting.shift()?.(line));
+  const next = async (what: string): Promise<string> => {
+    let timer: NodeJS.Timeout | undefined;
+    let resolver: ((line: string) => void) | undefined;
+    try {
+      return await Promise.race([
+        new Promise<string>((r) => {
+          resolver = r;
+          waiting.push(r);
+        }),
+        new Promise<string>((_, reject) => {
+          timer = setTimeout(() => reject(new Error(`relay: no answer to ${what} within 5 s (exit ${child.exitCode}; ${stderr.trim()})`)), 5000);
+        }),
+      ]);
+    } finally {
+      clearTimeout(timer);
+      const i = resolver ? waiting.indexOf(resolver) : -1;
+      if (i >= 0) waiting.splice(i, 1);
+    }
+  };
+  const stop = (): void => {
+    if (child.exitCode === null && child.pid) {
+      try {
+        process.kill(child.pid, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+    }
+  };
+  try {
+    const ready = JSON.parse(await next('start')) as { event?: string };
+    assertEqual(ready.event, 'ready', 'relay start');
+  } catch (e) {
+    stop();
+    throw e;
+  }
+  const request = async <T>(cmd: Record<string, unknown>): Promise<T> => {
+    const answer = next(JSON.stringify(cmd));
+    child.stdin!.write(JSON.stringify(cmd) + '\n');
+    const reply = JSON.parse(await answer) as T & { error?: string };
+    if (reply.error) throw new Error(`relay: ${reply.error}`);
+    return reply;
+  };
+  return { request, counts: () => request<RelayCounts>({ cmd: 'counts' }), stop };
+}
+
 function hexKey(b64: string): string {
   return Buffer.from(b64, 'base64').toString('hex');
 }
@@ -270,6 +347,80 @@ test('config mistakes never partially apply (wg set, wg syncconf, raw UAPI)', as
   const after = topo.wg(b, ['showconf', b.iface]);
   assertEqual(after, before, 'wg showconf after the refused changes');
   expectPing(a, b.inner4, 5);
+});
+
+test('replays from outside (a relay captures and re-sends): transport datagrams dropped by the window, an initiation by the timestamp rule', async () => {
+  const relayPort = 51899;
+  const relay = await startRelay(a, relayPort, b);
+  try {
+    // Fresh peers on both sides, wireguard-go's endpoint the relay: the next handshake is captured whole.
+    topo.removePeer(a, b);
+    topo.removePeer(b, a);
+    topo.configure(b, a, {}); // no endpoint: wgts learns the relay's address from the initiation
+    topo.wg(a, ['set', a.iface, 'peer', b.publicKey, 'allowed-ips', `${b.inner4}/32,${b.inner6}/128`, 'endpoint', `${a.outer4}:${relayPort}`]);
+    const st0 = await stats();
+    const tun0 = tunRxPackets(b);
+    const pinged = expectPing(a, b.inner4, 8);
+    await sleep(300);
+    const c1 = await relay.counts();
+    // The control: the original datagrams did reach the TUN and the counters (so zero below means dropped).
+    const st0b = await stats();
+    assert(tunRxPackets(b) - tun0 >= pinged && st0b.device.rxPackets - st0.device.rxPackets >= pinged, `originals not counted: TUN rx +${tunRxPackets(b) - tun0}, rxPackets +${st0b.device.rxPackets - st0.device.rxPackets}, ${pinged} pings`);
+    const n = (c: RelayCounts, side: 'fromClient' | 'fromTarget', type: number): number => c[side][String(type)] ?? 0;
+    assert(n(c1, 'fromClient', 1) >= 1 && n(c1, 'fromTarget', 2) >= 1, `handshake not seen by the relay: ${JSON.stringify(c1)}`);
+    assert(n(c1, 'fromClient', 4) >= 8, `transport datagrams through the relay: ${JSON.stringify(c1)}`);
+    assertEqual(topo.peerOf(b, a)!.endpoint, `${a.outer4}:${relayPort}`, "wgts' endpoint for wireguard-go (the relay)");
+
+    // 1. Every transport datagram wireguard-go sent so far, again, from the relay's socket.
+    const st1 = await stats();
+    const tun1 = tunRxPackets(b);
+    const re = await relay.request<{ sent: number }>({ cmd: 'replay', type: 4 });
+    await sleep(700);
+    const st2 = await stats();
+    const tun2 = tunRxPackets(b);
+    const d = (x: Stats, y: Stats, k: string): number => (y.device.dropped[k] ?? 0) - (x.device.dropped[k] ?? 0);
+    note(
+      `transport: ${re.sent} datagrams re-sent, wgts counted ${d(st1, st2, 'replay')} replay drops (decrypt-failed ${d(st1, st2, 'decrypt-failed')}); ` +
+        `delivered ${st2.device.rxPackets - st1.device.rxPackets}, TUN rx +${tun2 - tun1}`,
+    );
+    assert(re.sent >= 8, `too few transport datagrams recorded: ${re.sent}`);
+    assertEqual(d(st1, st2, 'replay'), re.sent, 'replay drops for the re-sent transport datagrams');
+    assertEqual(d(st1, st2, 'decrypt-failed'), 0, 'decrypt failures (the replays are authentic)');
+    assertEqual(st2.device.rxPackets - st1.device.rxPackets, 0, 'inner packets delivered from replays');
+    assertEqual(tun2 - tun1, 0, "packets on wgts' TUN from replays");
+    assertEqual(st2.device.txPackets - st1.device.txPackets, 0, 'packets sent back (echo replies to replayed requests)');
+
+    // 2. The captured initiation(s), after the handshake they started completed.
+    const c2 = await relay.counts();
+    const ri = await relay.request<{ sent: number }>({ cmd: 'replay', type: 1 });
+    await sleep(1000);
+    const st3 = await stats();
+    const c3 = await relay.counts();
+    const responses = n(c3, 'fromTarget', 2) - n(c2, 'fromTarget', 2);
+    note(
+      `initiation: ${ri.sent} re-sent, wgts counted ${d(st2, st3, 'timestamp-replay')} timestamp-replay drops, ` +
+        `responses sent ${st3.device.responsesSent - st2.device.responsesSent} (relay saw ${responses})`,
+    );
+    assert(ri.sent >= 1, 'no initiation recorded');
+    assertEqual(d(st2, st3, 'timestamp-replay'), ri.sent, 'timestamp-replay drops for the re-sent initiations');
+    assertEqual(st3.device.responsesSent - st2.device.responsesSent, 0, 'responses wgts sent to replayed initiations');
+    assertEqual(responses, 0, 'handshake responses the relay saw after the replay');
+    assertEqual(st3.device.handshakesCompleted, st2.device.handshakesCompleted, 'handshakes completed by replays');
+    // The session in use is untouched, and a fresh handshake (a new timestamp) is accepted.
+    expectPing(a, b.inner4, 5);
+    topo.removePeer(a, b);
+    topo.wg(a, ['set', a.iface, 'peer', b.publicKey, 'allowed-ips', `${b.inner4}/32,${b.inner6}/128`, 'endpoint', `${a.outer4}:${relayPort}`]);
+    expectPing(a, b.inner4, 5);
+    const st4 = await stats();
+    const c4 = await relay.counts();
+    note(`fresh handshake after the replays: initiations ${n(c4, 'fromClient', 1) - n(c3, 'fromClient', 1)}, responses ${n(c4, 'fromTarget', 2) - n(c3, 'fromTarget', 2)}, wgts handshakes +${st4.device.handshakesCompleted - st3.device.handshakesCompleted}`);
+    assert(st4.device.responsesSent > st3.device.responsesSent && n(c4, 'fromTarget', 2) > n(c3, 'fromTarget', 2), 'no response to the fresh initiation');
+    assert(st4.device.handshakesCompleted > st3.device.handshakesCompleted, 'fresh handshake not completed');
+  } finally {
+    relay.stop();
+    topo.configure(a, b, { endpoint: true });
+    if (topo.isAlive(b)) topo.configure(b, a, { endpoint: true });
+  }
 });
 
 test('UDP socket errors (unreachable, blackhole route to the peer) are counted, not fatal', async () => {
