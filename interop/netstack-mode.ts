@@ -12,7 +12,10 @@
  * addresses), the counters against what ping saw, HTTP, bulk TCP with sha256
  * both ways, SOCKS5, the hub, `wg show` on our UAPI socket, the quickstart
  * (`wgts` with no arguments) reached by `wg-quick up` with its printed client
- * config. Last, a measured (not asserted) comparison with a wireguard-go ↔
+ * config; a second embed-API endpoint SIGKILLed mid-transfer and started
+ * again (the kernel connection gets ECONNRESET from the new stack, a new one
+ * works; wg.close() under a busy connection of its own closes that socket).
+ * Last, a measured (not asserted) comparison with a wireguard-go ↔
  * wireguard-go pair.
  *
  * One line per case, then exactly `N passed, N failed`; exit 1 on failure.
@@ -59,6 +62,8 @@ const IF = {
   hub: `wh${S}`, // wgts up (hub), config basename = UAPI name
   wq: `wq${S}`, // wg-quick in A with the quickstart's client config
   qs: `ws${S}`, // the quickstart's UAPI name
+  r: `wr${S}`, // wgts (embed API) restarted mid-transfer, UAPI name
+  ar: `wf${S}`, // A → the restarted wgts
 };
 const OUT_AB = { a: '192.168.80.1', b: '192.168.80.2' };
 const OUT_CB = { c: '192.168.81.1', b: '192.168.81.2' };
@@ -68,6 +73,7 @@ const C = { v4: '10.60.0.3', v6: 'fd60::3' };
 const NOBODY = { v4: '10.60.0.9', v6: 'fd60::9' };
 const HUB = { v4: '10.61.0.1', a: '10.61.0.2', c: '10.61.0.3', port: 51821 };
 const ANCHOR = { y: '10.62.0.1', x: '10.62.0.2', port: 51830 };
+const RESTART = { v4: '10.63.0.1', a: '10.63.0.2', port: 51850, goPort: 51851 };
 const SOCKS = '127.0.0.1:1080';
 
 // ------------------------------------------------------------------ cleanup (on every exit path)
@@ -657,6 +663,107 @@ setTimeout(()=>{console.log('timeout tcp='+JSON.stringify(got));process.exit(1)}
   const end = await within(qs.finished, 10_000, 'quickstart exit');
   assertEqual(end.code, 0, `quickstart exit code (${end.stderr.trim().split('\n').pop()})`);
   return 'ping 5/5, unreachable 0/2, status page, TCP+UDP echo; SIGTERM → exit 0';
+});
+
+/**
+ * A kernel TCP client in A: sends to HOST:PORT at MBIT until the connection ends; one JSON line
+ * per event ({event: connected|error|close|hang, code, bytes, at}); gives up after LIMIT_MS.
+ */
+const PACED_CLIENT = `const net=require('net');const [host,port,mbit,limit]=process.argv.slice(1);
+let bytes=0,t0=0;const chunk=Buffer.alloc(65536,7);const out=o=>console.log(JSON.stringify({...o,bytes,at:Date.now()}));
+const s=net.connect(+port,host,()=>{out({event:'connected'});t0=Date.now();pump()});
+function pump(){for(;;){const el=(Date.now()-t0)/1000;if(bytes*8>el*mbit*1e6){setTimeout(pump,5);return}bytes+=chunk.length;if(!s.write(chunk)){s.once('drain',pump);return}}}
+s.on('error',e=>{out({event:'error',code:e.code});process.exit(0)});
+s.on('close',()=>{out({event:'close'});process.exit(0)});
+setTimeout(()=>{out({event:'hang'});process.exit(1)},+limit)`;
+
+test('netstack endpoint SIGKILLed mid-transfer and started again (same config): the kernel connection gets a clean ECONNRESET, a new one works; wg.close() under a busy connection closes its socket', 60_000, async () => {
+  const kr = genKey();
+  const kar = genKey();
+  // Endpoint and PersistentKeepalive in the config: the restarted endpoint handshakes at once, so the
+  // kernel's next retransmission meets the new stack (without them wireguard-go would keep sending on
+  // the dead session until its 15 s no-reply timer, and TCP's backed-off retransmission later still).
+  const conf = join(tmp, `${IF.r}.conf`);
+  writeFileSync(
+    conf,
+    `[Interface]\nPrivateKey = ${kr.priv}\nListenPort = ${RESTART.port}\nAddress = ${RESTART.v4}/24\n\n[Peer]\nPublicKey = ${kar.pub}\nAllowedIPs = ${RESTART.a}/32\nEndpoint = ${OUT_AB.a}:${RESTART.goPort}\nPersistentKeepalive = 25\n`,
+    { mode: 0o600 },
+  );
+  const go = await startWireguardGo(nsA, IF.ar);
+  configureGo(nsA, IF.ar, kar.file, [`${RESTART.a}/24`], { pub: kr.pub, endpoint: `${OUT_AB.b}:${RESTART.port}`, allowed: '10.63.0.0/24' }, RESTART.goPort);
+  const first = new WgtsPeer(nsB, conf, IF.r);
+  await within(first.ready, 15_000, 'endpoint ready');
+  const warm = ping(nsA, RESTART.v4, 3, { interval: 0.2 });
+  assertEqual(warm.received, 3, `ping ${RESTART.v4} before the restart (${warm.out})`);
+
+  // 1. A kernel connection into the endpoint's hashing sink, 40 Mbit/s, under way.
+  const client = nsA.bg([process.execPath, '-e', PACED_CLIENT, RESTART.v4, '9000', '40', '40000']);
+  children.push(client.child);
+  const events: { event: string; code?: string; bytes: number; at: number }[] = [];
+  createInterface({ input: client.child.stdout! }).on('line', (l) => {
+    try {
+      events.push(JSON.parse(l) as (typeof events)[number]);
+    } catch {
+      /* not ours */
+    }
+  });
+  const rx = (): number => wgDump(IF.r).peers[0]?.rx ?? 0;
+  await waitFor(() => events.some((e) => e.event === 'connected') || client.child.exitCode !== null, 10_000, 'kernel client connected');
+  await waitFor(() => rx() > 4 * MB || client.child.exitCode !== null, 10_000, 'transfer under way (4 MiB at the endpoint)');
+  assert(client.child.exitCode === null && events.length === 1, `kernel client before the kill: ${JSON.stringify(events)}`);
+  const rxBefore = rx();
+
+  // 2. SIGKILL: no FIN, no RST, nothing; then the same config again.
+  const tKill = Date.now();
+  first.child.kill('SIGKILL');
+  await waitFor(() => first.child.exitCode !== null || first.child.signalCode !== null, 5000, 'killed endpoint gone');
+  const tStart = Date.now();
+  const second = new WgtsPeer(nsB, conf, IF.r);
+  await within(second.ready, 15_000, 'restarted endpoint ready');
+  const tUp = Date.now();
+
+  // 3. The kernel's retransmission reaches the new stack, which knows no such connection: RST.
+  const end = await within(client.finished, 25_000, 'kernel client after the restart');
+  const last = events[events.length - 1];
+  note(`kernel client: ${JSON.stringify(events.slice(1).map((e) => (e.code ? `${e.event} ${e.code}` : e.event)))} ${last ? last.at - tKill : '?'} ms after the kill (${tUp - tKill} ms to restart), ${(rxBefore / MB).toFixed(1)} MiB through before`);
+  assertEqual(end.code, 0, `kernel client exit (${end.stderr.trim()})`);
+  assert(last && last.event === 'error', `kernel connection after the restart: ${JSON.stringify(events)}`);
+  assertEqual(last.code, 'ECONNRESET', 'kernel socket error');
+  assert(last.at >= tStart, 'the error came before the endpoint was started again');
+  const hs = wgDump(IF.r).peers[0];
+  assert(hs && hs.latestHandshake > 0, 'restarted endpoint: no handshake');
+
+  // 4. A new connection works (fresh session): 4 MiB, sha256 equal at the restarted sink.
+  const bytes = 4 * MB;
+  const fresh = nsA.bg([process.execPath, TCP_HASH, 'client', RESTART.v4, '9000', String(bytes)]);
+  children.push(fresh.child);
+  const [sent, got] = await Promise.all([within(fresh.finished, 20_000, 'new connection'), second.request<Transfer>('nextSink', {}, 20_000)]);
+  assertEqual(sent.code, 0, `new connection (${sent.stderr.trim()})`);
+  assertEqual(`${got.bytes} ${got.sha}`, sent.stdout.trim(), 'bytes and sha256 over the new connection');
+
+  // 5. The in-process side: wg.close() while a connection of its own is busy sending.
+  const sink = nsA.bg([process.execPath, TCP_HASH, 'server', '9401']);
+  children.push(sink.child);
+  let listening = false;
+  sink.child.stderr!.on('data', (d: Buffer) => (listening ||= d.toString().includes('listening')));
+  await waitFor(() => listening || sink.child.exitCode !== null, 10_000, 'kernel sink listening');
+  const cl = await second.request<{ queued: number; unsent: number; events: string[]; closeMs: number }>('closeMidSend', { host: RESTART.a, port: 9401, bytes: 8 * MB }, 15_000);
+  const sinkEnd = await Promise.race([sink.finished, sleep(1000).then(() => null)]);
+  sink.stop();
+  note(
+    `wg.close() with ${(cl.unsent / MB).toFixed(1)} of ${(cl.queued / MB).toFixed(0)} MiB unsent: socket ${JSON.stringify(cl.events)} after ${cl.closeMs} ms; ` +
+      `the kernel peer saw ${sinkEnd ? (sinkEnd.code === 0 ? 'a FIN' : `an error (${sinkEnd.stderr.trim()})`) : 'nothing within 1 s'}`,
+  );
+  assert(cl.unsent > 0, 'closeMidSend: everything was sent before the close (not mid-transfer)');
+  assert(cl.closeMs >= 0 && cl.closeMs < 2000, `socket 'close' after wg.close(): ${cl.closeMs} ms`);
+  assertEqual(cl.events.filter((e) => e.startsWith('close')).length, 1, `socket events ${JSON.stringify(cl.events)}: exactly one close`);
+  assertEqual(cl.events[cl.events.length - 1]!.startsWith('close'), true, `socket events ${JSON.stringify(cl.events)}: nothing after close`);
+  assert(second.child.exitCode === null, 'endpoint process died');
+  second.child.kill('SIGTERM');
+  const code = await within(new Promise<number | null>((r) => (second.child.exitCode !== null ? r(second.child.exitCode) : second.child.once('exit', r))), 5000, 'endpoint exit');
+  assertEqual(code, 0, 'endpoint exit code after SIGTERM');
+  go.kill('SIGTERM');
+  return `ECONNRESET ${last.at - tKill} ms after the kill, new connection ${bytes / MB} MiB sha256 equal; wg.close() → socket close in ${cl.closeMs} ms`;
 });
 
 test('measure: netstack mode vs a wireguard-go ↔ wireguard-go kernel-TUN pair (TCP both ways, ping RTT)', 240_000, async () => {
