@@ -1,6 +1,7 @@
 /**
  * Reliability suite: wireguard-go (side A) against wireguard-ts (side B) in
- * namespaces created here, under floods, faults and a soak; also dropping
+ * namespaces created here, under floods, faults, replays (captured by a UDP
+ * relay and re-sent) and a soak; also dropping
  * root. One line per case, then "N passed, N failed"; removes everything it
  * created, also on SIGINT/SIGTERM. Every step has a time bound.
  *
@@ -36,6 +37,8 @@ const test = (name: string, fn: Case['fn']): void => {
   cases.push({ name, fn });
 };
 const note = (line: string): void => console.log(`#   ${line}`);
+/** Resolves to undefined after `ms`; unref'd, so a bound that did not fire keeps no one waiting at exit. */
+const deadline = (ms: number): Promise<undefined> => new Promise((r) => setTimeout(r, ms, undefined).unref());
 
 // ------------------------------------------------------------------ probes
 
@@ -104,9 +107,9 @@ function tcpStream(from: Side, to: Side, seconds: number, mbit: number, port = 5
   const done = (async (): Promise<TcpResult> => {
     await sleep(400);
     const client = from.ns.bg(['node', tools, 'tcp-client', to.inner4, String(port), String(seconds), String(mbit)]);
-    const c = await Promise.race([client.finished, sleep((seconds + 100) * 1000).then(() => undefined)]);
+    const c = await Promise.race([client.finished, deadline((seconds + 100) * 1000)]);
     client.stop();
-    const s = await Promise.race([server.finished, sleep(10_000).then(() => undefined)]);
+    const s = await Promise.race([server.finished, deadline(10_000)]);
     server.stop();
     assert(c && c.code === 0, `tcp client: ${c ? c.stderr.trim() : 'timed out'}`);
     assert(s && s.code === 0, `tcp server: ${s ? s.stderr.trim() : 'timed out'}`);
@@ -261,7 +264,7 @@ test('handshake-initiation flood (valid mac1, many source ports) during a TCP tr
   const samples = sampler(b.pid!, 500);
   await sleep(1500);
   const during = await tcpStream(a, b, 4, 0, 5102).done;
-  const f = await Promise.race([flooder.finished, sleep((seconds + 30) * 1000).then(() => undefined)]);
+  const f = await Promise.race([flooder.finished, deadline((seconds + 30) * 1000)]);
   flooder.stop();
   const rss = samples.stop();
   const st1 = await stats();
@@ -296,7 +299,7 @@ test('garbage-datagram flood at line rate: sessions unaffected, drops counted', 
   const flooder = a.ns.bg(['node', tools, 'flood-garbage', b.outer4, String(b.port), '1000000', String(seconds), '16']);
   await sleep(300);
   const ping = topo.ping(a, b.inner4, { count: 80, interval: 0.05, wait: 2 });
-  const f = await Promise.race([flooder.finished, sleep((seconds + 30) * 1000).then(() => undefined)]);
+  const f = await Promise.race([flooder.finished, deadline((seconds + 30) * 1000)]);
   flooder.stop();
   const st1 = await stats();
   assert(f && f.code === 0, `flooder: ${f?.stderr ?? 'timed out'}`);
@@ -492,7 +495,8 @@ test(`soak: ping + TCP + UDP with rekeys for ${SOAK_S} s; RSS and fds flat, no d
   const samples: Array<{ rssMiB: number; fds: number }> = [];
   const t0 = Date.now();
   let forced = 0;
-  const forceEvery = Math.min(40_000, Math.max(5_000, (SOAK_S * 1000) / 4));
+  // At least one forced handshake even in a short soak (the loop runs SOAK_S - 20 s).
+  const forceEvery = Math.min(40_000, Math.max(5_000, Math.min((SOAK_S * 1000) / 4, (SOAK_S * 1000 - 20_000) / 2)));
   let nextForce = forceEvery;
   while (Date.now() - t0 < SOAK_S * 1000 - 20_000) {
     samples.push(memory(pid));
@@ -506,8 +510,8 @@ test(`soak: ping + TCP + UDP with rekeys for ${SOAK_S} s; RSS and fds flat, no d
     await sleep(5000);
   }
   const tcpResult = await tcp.done;
-  const p = await Promise.race([ping.finished, sleep(60_000).then(() => undefined)]);
-  const u = await Promise.race([udp.finished, sleep(60_000).then(() => undefined)]);
+  const p = await Promise.race([ping.finished, deadline(60_000)]);
+  const u = await Promise.race([udp.finished, deadline(60_000)]);
   ping.stop();
   udp.stop();
   udpSrv.stop();
