@@ -340,6 +340,9 @@ export class DgramBind implements UdpBind {
   private readonly endpoints = new EndpointCache();
   private readonly addresses = new AddressCache();
   private readonly scratch = new Uint8Array(16);
+  /** Sends handed to dgram and not yet completed; close() lets them finish (a last RST or keepalive). */
+  private inflight = 0;
+  private onDrained: (() => void) | null = null;
   private readonly afterTask = (): void => {
     this.afterQueued = false;
     this.afterBatch?.();
@@ -410,9 +413,11 @@ export class DgramBind implements UdpBind {
     }
     const address = dst.family === 4 ? (this.v6 ? `::ffff:${formatIPv4(dst.bytes)}` : formatIPv4(dst.bytes)) : formatIPv6(dst.bytes);
     // dgram keeps the buffer until the send completes: it must be our own copy.
+    this.inflight++;
     sock.send(Buffer.from(data), to.port, address, (err) => {
       if (err) this.stats.sendDropped++;
       else this.stats.sent++;
+      if (--this.inflight === 0) this.onDrained?.();
     });
   }
 
@@ -428,7 +433,16 @@ export class DgramBind implements UdpBind {
     const s = this.sock;
     this.sock = undefined;
     this.boundPort = 0;
-    if (s) await new Promise<void>((resolve) => s.close(() => resolve()));
+    if (!s) return;
+    // dgram resolves the address a tick later: closing now would drop what was just sent.
+    if (this.inflight > 0) {
+      await new Promise<void>((resolve) => {
+        this.onDrained = resolve;
+        setTimeout(resolve, 250).unref();
+      });
+      this.onDrained = null;
+    }
+    await new Promise<void>((resolve) => s.close(() => resolve()));
   }
 }
 

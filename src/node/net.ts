@@ -80,13 +80,21 @@ export class TunnelSocket extends Duplex {
   private idleTimer: NodeJS.Timeout | null = null;
   private noDelay = false;
   private keepAlive: { on: boolean; delay?: number } | null = null;
-  private readonly handle: Releasable = { release: () => this.destroy() };
+  /** WireGuard.close() is taking the stack away: tell the peer with an RST, a FIN could never complete. */
+  private readonly handle: Releasable = {
+    release: () => {
+      this.abortOnDestroy = true;
+      this.destroy();
+    },
+  };
+  private abortOnDestroy = false;
   private bytesOut = 0;
   /** The endpoint closed in order: end the readable side once drained. */
   private ended = false;
 
   constructor(private readonly ctx: NetContext) {
-    super({ allowHalfOpen: false });
+    // 'close' is emitted by _destroy with net.Socket's hadError argument.
+    super({ allowHalfOpen: false, emitClose: false });
     ctx.handles.add(this.handle);
   }
 
@@ -258,7 +266,7 @@ export class TunnelSocket extends Duplex {
       ep.onClose = null;
       try {
         this.ctx.enter();
-        if (err || ep.readableLength > 0) ep.abort();
+        if (err || this.abortOnDestroy || ep.readableLength > 0) ep.abort();
         else ep.close();
         this.ctx.leave();
       } catch {
@@ -266,6 +274,8 @@ export class TunnelSocket extends Duplex {
       }
     }
     cb(err);
+    // After the 'error' that cb schedules, as net.Socket orders them.
+    process.nextTick(() => this.emit('close', err != null));
   }
 
   setNoDelay(noDelay = true): this {

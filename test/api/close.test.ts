@@ -31,3 +31,37 @@ describe('close()', () => {
     expect(s.destroyed).toBe(true);
   });
 });
+
+describe('close() with a connection still sending', () => {
+  it('resets the connection at the peer and closes the local socket once, without error', async () => {
+    const p = await makePair();
+    try {
+      await p.b.ping('10.7.0.1', { timeout: 3000 });
+      let serverSide: import('node:net').Socket | null = null;
+      const accepted = new Promise<void>((resolve) => {
+        const srv = p.a.createServer((c) => {
+          serverSide = c as unknown as import('node:net').Socket;
+          c.pause(); // never reads: the client's data stays queued on its side
+          resolve();
+        });
+        srv.listen(10);
+      });
+      const s = await p.b.connect({ host: '10.7.0.1', port: 10 });
+      s.write(Buffer.alloc(4 << 20, 7));
+      await accepted;
+      const closes: unknown[] = [];
+      s.on('close', (hadError: unknown) => closes.push(hadError));
+      s.on('error', () => closes.push('error'));
+      const peerError = new Promise<string>((resolve) => {
+        serverSide!.once('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? e.message));
+        setTimeout(() => resolve('no error within 3 s'), 3000).unref();
+      });
+      await p.b.close();
+      expect(await peerError).toBe('ECONNRESET');
+      await new Promise((r) => setTimeout(r, 50));
+      expect(closes).toEqual([false]);
+    } finally {
+      await p.close();
+    }
+  });
+});
