@@ -61,8 +61,9 @@ export class TunDevice extends EventEmitter implements TunBatch {
   }
 
   packet(i: number): Uint8Array {
-    const off = this.meta[2 * i]!;
-    return this.buf.subarray(off, off + this.meta[2 * i + 1]!);
+    // A plain view, not Buffer#subarray (which goes through the species constructor): less
+    // work on each packet's path, which matters most for a lone packet on a cold cache.
+    return new Uint8Array(this.buf.buffer, this.buf.byteOffset + this.meta[2 * i]!, this.meta[2 * i + 1]!);
   }
 
   /** Starts reading; handler gets each batch. */

@@ -461,6 +461,19 @@ export class Device implements PeerHost {
     kp.wipe();
   }
 
+  /**
+   * Computes up to `max` of the static-static DHs still pending (otherwise each is computed at
+   * its peer's first handshake) and returns how many remain. Lets a daemon take that cost off
+   * the first handshake after a small `wg set`, as wireguard-go does when a peer is added.
+   */
+  precomputeStaticStatic(max: number): number {
+    for (const peer of this.staticStaticPending) {
+      if (max-- <= 0) break;
+      this.staticStatic(peer);
+    }
+    return this.staticStaticPending.size;
+  }
+
   /** DH(our static, the peer's static), computed on first use; null without a private key or for a low-order key. */
   private staticStatic(peer: Peer): Uint8Array | null {
     const hs = peer.handshake;
