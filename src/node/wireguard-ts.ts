@@ -24,7 +24,8 @@
  */
 import { spawn } from 'node:child_process';
 import { writeSync, closeSync, statSync, readFileSync } from 'node:fs';
-import { Device, type Endpoint, type Peer } from '../wireguard/device.js';
+import { Device, type DeviceIO, type Endpoint, type Peer } from '../wireguard/device.js';
+import { REJECT_AFTER_TIME } from '../wireguard/constants.js';
 import { handleUapiRequest } from '../wireguard/uapi.js';
 import { bestCrypto } from './native-crypto.js';
 import { createBind, type UdpBind } from './bind.js';
@@ -212,10 +213,17 @@ function envFd(name: string): number | undefined {
 
 const clock = (): number => performance.timeOrigin + performance.now();
 
+interface WarmRoute {
+  route(data: Uint8Array, to: Endpoint): void;
+}
+
 /** The running endpoint: device, TUN, UDP bind, UAPI server, one timer. */
 class Daemon {
   private readonly log: Logger;
   private readonly device: Device;
+  private readonly io: DeviceIO;
+  /** Set only while warmUp() runs: where the shared I/O sends datagrams instead of the socket. */
+  private warm: WarmRoute | undefined;
   private readonly tun: TunDevice;
   private bind: UdpBind;
   private uapi: UapiServer | undefined;
@@ -249,14 +257,22 @@ class Daemon {
       }
     }
     const tun = this.tun;
-    this.device = new Device({
-      io: {
-        sendDatagram: (data: Uint8Array, to: Endpoint) => this.bind.send(data, to),
-        deliverPacket: (packet: Uint8Array) => {
-          tun.write(packet);
-        },
-        onHandshake: (peer: Peer) => log.verbose(`peer(${Buffer.from(peer.publicKey).toString('base64').slice(0, 4)}…) - handshake completed`),
+    // One I/O object, shared with the warm-up Devices (see warmUp): the optimized code they
+    // leave behind then calls these very functions and needs no deoptimization later.
+    this.io = {
+      sendDatagram: (data: Uint8Array, to: Endpoint) => {
+        if (this.warm) this.warm.route(data, to);
+        else this.bind.send(data, to);
       },
+      deliverPacket: (packet: Uint8Array) => {
+        if (!this.warm) tun.write(packet);
+      },
+      onHandshake: (peer: Peer) => {
+        if (!this.warm) log.verbose(`peer(${Buffer.from(peer.publicKey).toString('base64').slice(0, 4)}…) - handshake completed`);
+      },
+    };
+    this.device = new Device({
+      io: this.io,
       crypto: bestCrypto(),
       mtu: this.readMtu() ?? DEFAULT_TUN_MTU,
     });
@@ -410,12 +426,99 @@ class Daemon {
     });
   }
 
-  /** Throwaway handshakes and packets with the daemon's crypto (~100 ms), see Device.warmUp. */
-  warmUp(): void {
+  /**
+   * Throwaway handshakes and packets (~100 ms) between two extra Devices, like Device.warmUp,
+   * but shaped like the daemon's traffic: the daemon's own I/O functions, endpoints frozen
+   * with a local address like the native bind's, packet views, small and full-size packets.
+   * With Device.warmUp's own closures and endpoints the optimized code was thrown away
+   * ("wrong call target", "wrong map") at the first real packets, and the data path then ran
+   * as baseline code until a few thousand packets had passed.
+   */
+  warmUp(handshakes = 32, packetsPerHandshake = 160): void {
+    const crypto = this.device.crypto;
+    const local = this.bind.kind === 'native';
+    const ep = (address: string, localAddress: string): Endpoint =>
+      local ? Object.freeze({ address, port: 51820, localAddress }) : Object.freeze({ address, port: 51820 });
+    const epA = ep('192.0.2.1', '192.0.2.2');
+    const epB = ep('192.0.2.2', '192.0.2.1');
+    const a = new Device({ crypto, io: this.io });
+    const b = new Device({ crypto, io: this.io });
+    const queue: { to: Device; from: Endpoint; data: Uint8Array }[] = [];
+    this.warm = {
+      route: (data, to) => {
+        if (queue.length < 256) queue.push(to.address === epB.address ? { to: b, from: epA, data: Uint8Array.from(data) } : { to: a, from: epB, data: Uint8Array.from(data) });
+      },
+    };
     try {
-      Device.warmUp(this.device.crypto);
+      a.setPrivateKey(crypto.generatePrivateKey());
+      b.setPrivateKey(crypto.generatePrivateKey());
+      const peerB = a.addPeer(b.publicKey!);
+      const peerA = b.addPeer(a.publicKey!);
+      // Configured endpoints are plain { address, port } (as from `wg set`); the first datagram
+      // replaces them with the bind's frozen one, as in real use.
+      peerB.setEndpoint({ address: epB.address, port: epB.port });
+      peerA.setEndpoint({ address: epA.address, port: epA.port });
+      a.allowedIPs.insert(new Uint8Array([10, 0, 0, 2]), 32, peerB);
+      b.allowedIPs.insert(new Uint8Array([10, 0, 0, 1]), 32, peerA);
+      const v6 = (host: number): Uint8Array => new Uint8Array([0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, host]);
+      a.allowedIPs.insert(v6(2), 128, peerB);
+      b.allowedIPs.insert(v6(1), 128, peerA);
+      // IPv4 and IPv6 packets in one buffer, passed as views like TUN reads.
+      const buf = new Uint8Array(3 * 1420);
+      const packet = (off: number, len: number, src: number, dst: number, version: 4 | 6): Uint8Array => {
+        const p = new Uint8Array(buf.buffer, off, len);
+        if (version === 4) {
+          p[0] = 0x45;
+          p[2] = len >> 8;
+          p[3] = len & 0xff;
+          p[8] = 64;
+          p[9] = 17;
+          p.set([10, 0, 0, src], 12);
+          p.set([10, 0, 0, dst], 16);
+        } else {
+          p[0] = 0x60;
+          p[4] = (len - 40) >> 8;
+          p[5] = (len - 40) & 0xff;
+          p[6] = 17;
+          p[7] = 64;
+          p.set(v6(src), 8);
+          p.set(v6(dst), 24);
+        }
+        return p;
+      };
+      const small = packet(0, 84, 1, 2, 4);
+      const full = packet(1420, 1420, 2, 1, 4);
+      const small6 = packet(2840, 104, 1, 2, 6);
+      let now = clock();
+      const pump = (): void => {
+        for (let i = 0; i < 64 && queue.length > 0; i++) {
+          const m = queue.shift()!;
+          m.to.receiveDatagram(new Uint8Array(m.data.buffer, 0, m.data.length), m.from, now);
+        }
+        queue.length = 0;
+      };
+      for (let h = 0; h < handshakes; h++) {
+        // Past REJECT_AFTER_TIME: every round needs a new handshake.
+        now += REJECT_AFTER_TIME + 1000;
+        for (let i = 0; i < packetsPerHandshake; i++) {
+          a.sendPacket(i % 8 === 7 ? small6 : small, now);
+          pump();
+          b.sendPacket(i % 4 === 0 ? full : small, now);
+          pump();
+        }
+        a.sendKeepalive(peerB, now);
+        pump();
+        a.tick(now);
+        b.tick(now);
+      }
     } catch (err) {
       this.log.error(`Warm-up failed: ${(err as Error).message}`);
+    } finally {
+      this.warm = undefined;
+      a.removeAllPeers();
+      b.removeAllPeers();
+      a.setPrivateKey(null);
+      b.setPrivateKey(null);
     }
   }
 
