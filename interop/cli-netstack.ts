@@ -22,7 +22,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { assert, assertEqual, Netns, parseDump, pingCounts, run, sleep, suffix, type Dump } from './lib.js';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { runCases, type Case } from './cli-suite.js';
+import { runCases, type Case } from './suite.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const REPO = resolve(HERE, '..', '..');

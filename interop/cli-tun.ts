@@ -19,7 +19,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { assert, assertEqual, background, Netns, run, sleep, suffix } from './lib.js';
-import { runCases, type Case } from './cli-suite.js';
+import { runCases, type Case } from './suite.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const REPO = resolve(HERE, '..', '..');

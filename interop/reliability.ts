@@ -17,6 +17,7 @@ import { createConnection } from 'node:net';
 import { createInterface } from 'node:readline';
 import { join } from 'node:path';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { runTopologySuite, type Case } from './suite.js';
 import { Topology, type Side } from './topology.js';
 import { assert, assertEqual, run, sleep } from './lib.js';
 
@@ -28,10 +29,6 @@ const topo = new Topology('wireguard-go', 'wireguard-ts');
 const { a, b } = topo;
 const tools = join(import.meta.dirname ?? new URL('.', import.meta.url).pathname, 'reliability-tools.js');
 
-interface Case {
-  name: string;
-  fn: () => Promise<void> | void;
-}
 const cases: Case[] = [];
 const test = (name: string, fn: Case['fn']): void => {
   cases.push({ name, fn });
@@ -585,49 +582,4 @@ test('--user nobody: root dropped after setup; traffic flows, wg show and wg set
 
 // ------------------------------------------------------------------ main
 
-async function main(): Promise<number> {
-  const only = process.env.RELIABILITY_ONLY ? new RegExp(process.env.RELIABILITY_ONLY) : undefined;
-  let passed = 0;
-  let failed = 0;
-  const onSignal = (): void => {
-    topo.destroy();
-    process.exit(130);
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  const t0 = Date.now();
-  try {
-    console.log(`# reliability: side A wireguard-go, side B wireguard-ts; namespaces ${a.ns.name} ${b.ns.name}; soak ${SOAK_S} s`);
-    topo.createNetwork();
-    topo.startImpl(a);
-    topo.startImpl(b);
-    topo.configure(a, b, { endpoint: true });
-    topo.configure(b, a, { endpoint: true });
-    for (const c of cases) {
-      if (only && !only.test(c.name)) continue;
-      const t = Date.now();
-      try {
-        if (topo.isAlive(b) && existsSync(`/var/run/wireguard/${b.iface}.sock`)) topo.configure(b, a, { endpoint: true, keepalive: 0 });
-        topo.configure(a, b, { endpoint: true, keepalive: 0 });
-        await c.fn();
-        passed++;
-        console.log(`ok   ${c.name} (${((Date.now() - t) / 1000).toFixed(1)} s)`);
-      } catch (err) {
-        failed++;
-        console.log(`FAIL ${c.name} (${((Date.now() - t) / 1000).toFixed(1)} s)\n     ${String((err as Error).message).split('\n').join('\n     ')}`);
-      }
-    }
-  } catch (err) {
-    failed++;
-    console.log(`FAIL setup: ${(err as Error).message}`);
-  } finally {
-    if (failed > 0 || process.env.INTEROP_DEBUG) console.log(topo.logTail());
-    // A daemon that dropped root cannot remove its socket from /var/run/wireguard: we do.
-    topo.destroy();
-  }
-  console.log(`# ${((Date.now() - t0) / 1000).toFixed(0)} s`);
-  console.log(`${passed} passed, ${failed} failed`);
-  return failed === 0 && passed > 0 ? 0 : 1;
-}
-
-process.exitCode = await main();
+process.exitCode = await runTopologySuite(topo, cases, { name: 'reliability', only: process.env.RELIABILITY_ONLY, banner: `reliability: side A wireguard-go, side B wireguard-ts; soak ${SOAK_S} s` });

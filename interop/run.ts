@@ -8,6 +8,7 @@
  *   INTEROP_ONLY=regex       run only matching cases
  *   INTEROP_TCP_MB=200       bulk TCP size per direction
  */
+import { runTopologySuite, type Case } from './suite.js';
 import { REPO_ROOT, Topology } from './topology.js';
 import { assert, assertEqual, Netns, run, sleep } from './lib.js';
 import { join } from 'node:path';
@@ -18,10 +19,6 @@ const topo = new Topology('wireguard-go', implB);
 const { a, b } = topo;
 const hashHelper = join(import.meta.dirname ?? new URL('.', import.meta.url).pathname, 'tcp-hash.js');
 
-interface Case {
-  name: string;
-  fn: () => Promise<void> | void;
-}
 const cases: Case[] = [];
 const test = (name: string, fn: Case['fn']): void => {
   cases.push({ name, fn });
@@ -386,49 +383,4 @@ test('inherited descriptors: WG_TUN_FD and WG_UAPI_FD', async () => {
   }
 });
 
-async function main(): Promise<number> {
-  const only = process.env.INTEROP_ONLY ? new RegExp(process.env.INTEROP_ONLY) : undefined;
-  let passed = 0;
-  let failed = 0;
-  const onSignal = (): void => {
-    topo.destroy();
-    process.exit(130);
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  const t0 = Date.now();
-  try {
-    console.log(`# interop: side A wireguard-go, side B ${implB}; namespaces ${a.ns.name} ${b.ns.name}`);
-    topo.createNetwork();
-    topo.startImpl(a);
-    topo.startImpl(b);
-    topo.configure(a, b, { endpoint: true });
-    topo.configure(b, a, { endpoint: true });
-    for (const c of cases) {
-      if (only && !only.test(c.name)) continue;
-      const t = Date.now();
-      try {
-        // Each case starts from both peers configured with endpoints, whatever the last one left.
-        if (topo.isAlive(b) && existsSync(`/var/run/wireguard/${b.iface}.sock`)) topo.configure(b, a, { endpoint: true, keepalive: 0 });
-        topo.configure(a, b, { endpoint: true, keepalive: 0 });
-        await c.fn();
-        passed++;
-        console.log(`ok   ${c.name} (${((Date.now() - t) / 1000).toFixed(1)} s)`);
-      } catch (err) {
-        failed++;
-        console.log(`FAIL ${c.name} (${((Date.now() - t) / 1000).toFixed(1)} s)\n     ${String((err as Error).message).split('\n').join('\n     ')}`);
-      }
-    }
-  } catch (err) {
-    failed++;
-    console.log(`FAIL setup: ${(err as Error).message}`);
-  } finally {
-    if (failed > 0 || process.env.INTEROP_DEBUG) console.log(topo.logTail());
-    topo.destroy();
-  }
-  console.log(`# ${((Date.now() - t0) / 1000).toFixed(0)} s`);
-  console.log(`${passed} passed, ${failed} failed`);
-  return failed === 0 && passed > 0 ? 0 : 1;
-}
-
-process.exitCode = await main();
+process.exitCode = await runTopologySuite(topo, cases, { name: 'kernel-tun', only: process.env.INTEROP_ONLY, banner: `interop: side A wireguard-go, side B ${implB}` });
