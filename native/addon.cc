@@ -2,12 +2,16 @@
 #include "tun.h"
 #include "udp.h"
 #include "aead.h"
+#include "blake2s.h"
 
 Napi::Object InitAddon(Napi::Env env, Napi::Object exports) {
   exports.Set("Tun", wgts::Tun::Init(env));
   exports.Set("Udp", wgts::Udp::Init(env));
   exports.Set("aeadSeal", Napi::Function::New(env, wgts::AeadSeal, "aeadSeal"));
   exports.Set("aeadOpen", Napi::Function::New(env, wgts::AeadOpen, "aeadOpen"));
+  exports.Set("xaeadSeal", Napi::Function::New(env, wgts::XaeadSeal, "xaeadSeal"));
+  exports.Set("xaeadOpen", Napi::Function::New(env, wgts::XaeadOpen, "xaeadOpen"));
+  exports.Set("blake2s", Napi::Function::New(env, wgts::Blake2sMac, "blake2s"));
   exports.Set("version", Napi::Number::New(env, 1));
   return exports;
 }

@@ -34,11 +34,26 @@ export function mac2Offset(msg: Uint8Array): number {
   return msg.length - 16;
 }
 
+/** Cookie-reply nonces drawn from the random source per this many replies (one call, not one per reply). */
+const NONCE_POOL_REPLIES = 64;
+
 export class CookieChecker {
   private mac1Key: Uint8Array | null = null;
   private cookieKey: Uint8Array | null = null;
   private readonly secret = new Uint8Array(32);
   private secretSet = -Infinity;
+  /** Bumped whenever `secret` changes: invalidates the memoized cookie. */
+  private secretGen = 0;
+  // The last cookie computed (MAC(secret, source)): a flood from one source, and the
+  // mac2 check followed by the reply to the same message, compute it once.
+  private readonly memoCookie = new Uint8Array(16);
+  private readonly memoSource = new Uint8Array(64);
+  private memoSourceLength = -1;
+  private memoGen = -1;
+  private noncePool: Uint8Array = new Uint8Array(0);
+  private noncePos = 0;
+  /** The last reply: reused, valid until the next createReply (callers send or copy it at once). */
+  private readonly reply = new Uint8Array(COOKIE_REPLY_SIZE);
 
   constructor(
     private readonly crypto: CryptoProvider,
@@ -61,29 +76,63 @@ export class CookieChecker {
   /** `source` = the sender's address bytes (see sourceBytes). */
   checkMac2(msg: Uint8Array, source: Uint8Array, now: number): boolean {
     if (msg.length < 32 || now - this.secretSet > COOKIE_REFRESH_TIME) return false;
-    const cookie = this.crypto.mac(this.secret, source);
+    const cookie = this.cookieFor(source);
     const o = mac2Offset(msg);
     const mac = this.crypto.mac(cookie, msg.subarray(0, o));
     return constantTimeEqual(mac, msg.subarray(o, o + 16));
   }
 
-  /** A 64-byte cookie reply to handshake message `msg` from `source`. */
+  /**
+   * A 64-byte cookie reply to handshake message `msg` from `source`. The returned
+   * array is reused: it is valid until the next call.
+   */
   createReply(msg: Uint8Array, receiverIndex: number, source: Uint8Array, now: number): Uint8Array | null {
     if (!this.cookieKey || msg.length < 32) return null;
     if (now - this.secretSet > COOKIE_REFRESH_TIME) {
       this.secret.set(this.random(32));
       this.secretSet = now;
+      this.secretGen++;
     }
-    const cookie = this.crypto.mac(this.secret, source);
-    const nonce = this.random(24);
+    const cookie = this.cookieFor(source);
+    const out = this.reply;
+    const nonce = out.subarray(COOKIE_REPLY.nonce, COOKIE_REPLY.nonce + 24);
+    if (this.noncePos + 24 > this.noncePool.length) {
+      this.noncePool = this.random(24 * NONCE_POOL_REPLIES);
+      this.noncePos = 0;
+    }
+    nonce.set(this.noncePool.subarray(this.noncePos, this.noncePos + 24));
+    this.noncePos += 24;
     const m1 = mac1Offset(msg);
     const sealed = this.crypto.xseal(this.cookieKey, nonce, cookie, msg.subarray(m1, m1 + 16));
-    const out = new Uint8Array(COOKIE_REPLY_SIZE);
     out[0] = MESSAGE_COOKIE_REPLY;
+    out[1] = out[2] = out[3] = 0;
     writeU32(out, COOKIE_REPLY.receiver, receiverIndex);
-    out.set(nonce, COOKIE_REPLY.nonce);
     out.set(sealed, COOKIE_REPLY.cookie);
     return out;
+  }
+
+  /** MAC(secret, source), memoized for the last source under the current secret. */
+  private cookieFor(source: Uint8Array): Uint8Array {
+    const n = source.length;
+    if (this.memoGen === this.secretGen && this.memoSourceLength === n) {
+      let same = true;
+      for (let i = 0; i < n; i++) {
+        if (this.memoSource[i] !== source[i]) {
+          same = false;
+          break;
+        }
+      }
+      if (same) return this.memoCookie;
+    }
+    this.memoCookie.set(this.crypto.mac(this.secret, source));
+    if (n <= this.memoSource.length) {
+      this.memoSource.set(source);
+      this.memoSourceLength = n;
+      this.memoGen = this.secretGen;
+    } else {
+      this.memoSourceLength = -1;
+    }
+    return this.memoCookie;
   }
 }
 

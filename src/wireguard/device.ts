@@ -183,6 +183,7 @@ export class Device implements PeerHost {
   private readonly staticStaticPending = new Set<Peer>();
   private readonly cookieChecker: CookieChecker;
   private readonly rateLimiter = new RateLimiter();
+  private readonly sourceCache = new WeakMap<Endpoint, { address: string; port: number; bytes: Uint8Array }>();
   private readonly timerActions: TimerActions<Peer>;
   private earliestDeadline = Infinity;
 
@@ -761,6 +762,20 @@ export class Device implements PeerHost {
     if (++this.loadWindowCount > this.underLoadThreshold) this.underLoadUntil = now + UNDER_LOAD_AFTER_TIME;
   }
 
+  /**
+   * sourceBytes(from), remembered per endpoint object: adapters intern their
+   * endpoints, so a flood from a few sources parses no address text per message.
+   */
+  private sourceOf(from: Endpoint): Uint8Array {
+    let c = this.sourceCache.get(from);
+    // Checked on a hit: an endpoint object mutated since is parsed again.
+    if (c === undefined || c.address !== from.address || c.port !== from.port) {
+      c = { address: from.address, port: from.port, bytes: sourceBytes(from.address, from.port) };
+      this.sourceCache.set(from, c);
+    }
+    return c.bytes;
+  }
+
   private receiveHandshake(data: Uint8Array, from: Endpoint, now: number): void {
     if (!this._privateKey) {
       this.stats.dropped['no-identity']++;
@@ -772,7 +787,7 @@ export class Device implements PeerHost {
     }
     this.countHandshakeLoad(now);
     if (this.isUnderLoad(now)) {
-      const source = sourceBytes(from.address, from.port);
+      const source = this.sourceOf(from);
       if (!this.cookieChecker.checkMac2(data, source, now)) {
         // Both handshake types carry the sender index at offset 4.
         const reply = this.cookieChecker.createReply(data, readU32(data, 4), source, now);

@@ -72,3 +72,62 @@ describe.skipIf(!native)('native ChaCha20-Poly1305 (addon on Node OpenSSL)', () 
     expect(() => native!.seal(key, 0, buf, null, new Uint8Array(10))).toThrow(/too small/);
   });
 });
+
+describe.skipIf(!native)('native keyed BLAKE2s and XChaCha20-Poly1305 (cookies)', () => {
+  it('the addon supplies mac, xseal and xopen (not the JS fallbacks)', () => {
+    expect(native!.mac).not.toBe(nodeCrypto.mac);
+    expect(native!.xseal).not.toBe(nodeCrypto.xseal);
+    expect(native!.xopen).not.toBe(nodeCrypto.xopen);
+  });
+
+  it('mac: same bytes as noble for keys of 1..32 bytes and data across block boundaries', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 1, maxLength: 32 }), fc.uint8Array({ maxLength: 300 }), (key, data) => {
+        expect(Buffer.from(native!.mac(key, data)).toString('hex')).toBe(Buffer.from(nobleCrypto.mac(key, data)).toString('hex'));
+      }),
+      { seed: 7, numRuns: 500 },
+    );
+    // Exact block multiples (the last full block is the final one).
+    const key = new Uint8Array(32).fill(0x42);
+    for (const n of [0, 1, 63, 64, 65, 116, 128, 132, 192]) {
+      const data = Uint8Array.from({ length: n }, (_, i) => i);
+      expect(Buffer.from(native!.mac(key, data)).toString('hex')).toBe(Buffer.from(nobleCrypto.mac(key, data)).toString('hex'));
+    }
+  });
+
+  it('xseal/xopen: same bytes as noble, open what noble seals, -1 (null) on any change', () => {
+    fc.assert(
+      fc.property(
+        fc.uint8Array({ minLength: 32, maxLength: 32 }),
+        fc.uint8Array({ minLength: 24, maxLength: 24 }),
+        fc.uint8Array({ maxLength: 100 }),
+        fc.uint8Array({ maxLength: 40 }),
+        (key, nonce, pt, ad) => {
+          const a = native!.xseal(key, nonce, pt, ad);
+          const b = nobleCrypto.xseal(key, nonce, pt, ad);
+          expect(Buffer.from(a).toString('hex')).toBe(Buffer.from(b).toString('hex'));
+          expect(Buffer.from(native!.xopen(key, nonce, b, ad)!).equals(Buffer.from(pt))).toBe(true);
+          const bad = Uint8Array.from(b);
+          bad[bad.length - 1]! ^= 0x80;
+          expect(native!.xopen(key, nonce, bad, ad)).toBeNull();
+          const badNonce = Uint8Array.from(nonce);
+          badNonce[20]! ^= 1;
+          expect(native!.xopen(key, badNonce, b, ad)).toBeNull();
+        },
+      ),
+      { seed: 11, numRuns: 300 },
+    );
+    expect(native!.xopen(new Uint8Array(32), new Uint8Array(24), new Uint8Array(15), new Uint8Array(0))).toBeNull();
+  });
+
+  it('XChaCha20-Poly1305 test vector (draft-irtf-cfrg-xchacha-03 §A.3.1)', () => {
+    const hex = (s: string) => new Uint8Array(Buffer.from(s.replace(/\s+/g, ''), 'hex'));
+    const key = hex('808182838485868788898a8b8c8d8e8f909192939495969798999a9b9c9d9e9f');
+    const nonce = hex('404142434445464748494a4b4c4d4e4f5051525354555657');
+    const ad = hex('50515253c0c1c2c3c4c5c6c7');
+    const pt = new TextEncoder().encode("Ladies and Gentlemen of the class of '99: If I could offer you only one tip for the future, sunscreen would be it.");
+    const out = Buffer.from(native!.xseal(key, nonce, pt, ad)).toString('hex');
+    expect(out.slice(0, 32)).toBe('bd6d179d3e83d43b9576579493c0e939');
+    expect(out.slice(-32)).toBe('c0875924c1c7987947deafd8780acf49');
+  });
+});

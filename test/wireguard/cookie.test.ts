@@ -78,6 +78,36 @@ describe.each([
     expect(gen.consumeReply(bad, T0)).toBe(false);
     expect(gen.consumeReply(reply, T0)).toBe(true);
   });
+
+  it('a new secret (after 120 s) invalidates the remembered cookie; every reply has its own nonce', () => {
+    const checker = new CookieChecker(crypto, randomBytesFrom(prng(4)));
+    checker.init(responder.pub);
+    const gen = new CookieGenerator(crypto, responder.pub);
+    const src = sourceBytes('192.0.2.7', 51820);
+    const m = msg();
+    gen.addMacs(m, T0);
+    const nonces = new Set<string>();
+    for (let i = 0; i < 200; i++) nonces.add(Buffer.from(checker.createReply(m, i, src, T0)!.subarray(8, 32)).toString('hex'));
+    expect(nonces.size).toBe(200);
+    expect(gen.consumeReply(Uint8Array.from(checker.createReply(m, 1, src, T0)!), T0)).toBe(true);
+    const m2 = msg();
+    gen.addMacs(m2, T0 + 10);
+    expect(checker.checkMac2(m2, src, T0 + 10)).toBe(true);
+    // Other sources in between, then the same one again: still the same cookie.
+    checker.createReply(m, 1, sourceBytes('192.0.2.8', 51820), T0 + 10);
+    expect(checker.checkMac2(m2, sourceBytes('192.0.2.8', 51820), T0 + 10)).toBe(false);
+    expect(checker.checkMac2(m2, src, T0 + 10)).toBe(true);
+    // 120 s on, a reply makes a new secret: the old cookie no longer passes, the new one does.
+    const later = T0 + 120_001;
+    const m3 = msg();
+    gen.addMacs(m3, T0 + 10);
+    const reply = Uint8Array.from(checker.createReply(m3, 1, src, later)!);
+    expect(checker.checkMac2(m2, src, later)).toBe(false);
+    expect(gen.consumeReply(reply, later)).toBe(true);
+    const m4 = msg();
+    gen.addMacs(m4, later);
+    expect(checker.checkMac2(m4, src, later)).toBe(true);
+  });
 });
 
 it('sourceBytes is address ‖ port (big-endian), IPv4 4 bytes, IPv6 16 bytes', () => {
