@@ -13,16 +13,25 @@ namespace wgts {
 namespace {
 constexpr size_t kMaxPacket = 65535;
 
-int IfaceIoctl(unsigned long req, struct ifreq* ifr) {
-  int s = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  if (s < 0) s = ::socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  if (s < 0) return -errno;
-  int r = ::ioctl(s, req, ifr);
-  int err = errno;
-  ::close(s);
-  return r < 0 ? -err : 0;
-}
 }  // namespace
+
+// SIOC[GS]IFMTU through a datagram socket kept open (the daemon reads the MTU on every UAPI
+// request and once a second: one syscall instead of socket + ioctl + close).
+int Tun::IfaceIoctl(unsigned long req, struct ifreq* ifr) {
+  if (ctlFd_ < 0) {
+    ctlFd_ = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (ctlFd_ < 0) ctlFd_ = ::socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (ctlFd_ < 0) return -errno;
+  }
+  return ::ioctl(ctlFd_, req, ifr) < 0 ? -errno : 0;
+}
+
+void Tun::CloseCtl() {
+  if (ctlFd_ >= 0) {
+    ::close(ctlFd_);
+    ctlFd_ = -1;
+  }
+}
 
 Napi::Function Tun::Init(Napi::Env env) {
   return DefineClass(env, "Tun", {
@@ -81,7 +90,10 @@ Tun::Tun(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Tun>(info) {
   fd_.Adopt(fd);
 }
 
-Tun::~Tun() { fd_.Close(); }
+Tun::~Tun() {
+  fd_.Close();
+  CloseCtl();
+}
 
 Napi::Value Tun::GetName(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), name_); }
 Napi::Value Tun::GetFd(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), fd_.fd()); }
@@ -200,6 +212,7 @@ void Tun::CleanupHook(napi_async_cleanup_hook_handle handle, void* arg) {
 Napi::Value Tun::Close(const Napi::CallbackInfo& info) {
   bool wasPolling = fd_.polling() || !onRead_.IsEmpty();
   fd_.Close();
+  CloseCtl();
   if (hooked_) {
     napi_remove_async_cleanup_hook(cleanupHook_);
     hooked_ = false;

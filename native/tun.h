@@ -1,5 +1,6 @@
 #pragma once
 
+#include <linux/if.h>
 #include <memory>
 #include "poller.h"
 
@@ -19,6 +20,8 @@ class Tun : public Napi::ObjectWrap<Tun> {
   void ReadBatch();
   void Fail(int err, const char* message);
   void CheckOpen(Napi::Env env);
+  int IfaceIoctl(unsigned long req, struct ifreq* ifr);
+  void CloseCtl();
 
   Napi::Value Start(const Napi::CallbackInfo& info);
   Napi::Value Write(const Napi::CallbackInfo& info);
@@ -29,6 +32,7 @@ class Tun : public Napi::ObjectWrap<Tun> {
   Napi::Value GetFd(const Napi::CallbackInfo& info);
 
   FdPoller fd_;
+  int ctlFd_ = -1;  // for interface ioctls (MTU)
   std::string name_;
   uint8_t* readBuf_ = nullptr;
   size_t readCap_ = 0;
