@@ -74,6 +74,9 @@ Udp::Udp(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Udp>(info) {
     recvMsgs_[i].msg_hdr.msg_iov = &recvIov_[i];
     recvMsgs_[i].msg_hdr.msg_iovlen = 1;
     recvMsgs_[i].msg_hdr.msg_name = &recvAddrs_[i];
+    recvMsgs_[i].msg_hdr.msg_namelen = sizeof(struct sockaddr_in6);
+    recvMsgs_[i].msg_hdr.msg_control = recvControl_.get() + i * kControlSize;
+    recvMsgs_[i].msg_hdr.msg_controllen = kControlSize;
   }
   sendMsgs_.reset(new struct mmsghdr[sendMax_]);
   sendIov_.reset(new struct iovec[sendMax_]);
@@ -207,16 +210,20 @@ void Udp::OnPoll(void* owner, int status, int /*events*/) {
 }
 
 void Udp::RecvBatch() {
-  for (size_t i = 0; i < recvMax_; i++) {
+  // The kernel rewrote the lengths and flags of the messages it filled last time only: reset
+  // those (one datagram in flight touches one header, not all 64).
+  for (size_t i = 0; i < recvDirty_; i++) {
     recvMsgs_[i].msg_hdr.msg_namelen = sizeof(struct sockaddr_in6);
     recvMsgs_[i].msg_hdr.msg_flags = 0;
-    recvMsgs_[i].msg_hdr.msg_control = recvControl_.get() + i * kControlSize;
     recvMsgs_[i].msg_hdr.msg_controllen = kControlSize;
   }
+  recvDirty_ = 0;
   int n;
   do {
     n = ::recvmmsg(fd_.fd(), recvMsgs_.get(), static_cast<unsigned>(recvMax_), MSG_DONTWAIT, nullptr);
   } while (n < 0 && errno == EINTR);
+  // After a failure the first header may have been written to: reset it next time too.
+  recvDirty_ = n > 0 ? static_cast<size_t>(n) : 1;
   if (n <= 0) return;  // EAGAIN, or a transient error (ICMP unreachable reported as ECONNREFUSED): ignore
   for (int i = 0; i < n; i++) {
     int32_t* m = recvMeta_ + i * kMetaStride;

@@ -41,6 +41,7 @@ class Udp : public Napi::ObjectWrap<Udp> {
   size_t slotSize_ = 0;
   int32_t* recvMeta_ = nullptr;
   size_t recvMax_ = 0;
+  size_t recvDirty_ = 0;  // messages the last recvmmsg filled (their headers need a reset)
   uint8_t* sendBuf_ = nullptr;
   size_t sendCap_ = 0;
   int32_t* sendMeta_ = nullptr;
