@@ -3,6 +3,7 @@
 // 1420-byte seal creating them. Byte-identical to the other backends (tests compare).
 // Also XChaCha20-Poly1305 (cookie replies): HChaCha20 here, then the same OpenSSL AEAD.
 #include "aead.h"
+#include "blake2s.h"
 
 #include <openssl/evp.h>
 
@@ -145,13 +146,13 @@ struct XArgs {
 XArgs ParseX(const Napi::CallbackInfo& info) {
   if (info.Length() < 5) throw Napi::TypeError::New(info.Env(), "(key, nonce24, input, ad, out, outOffset?)");
   XArgs a;
-  a.key = GetBytes(info[0], "key");
+  a.key = Bytes(info, 0, "key");
   if (a.key.length != 32) throw Napi::RangeError::New(info.Env(), "key must be 32 bytes");
-  a.nonce = GetBytes(info[1], "nonce");
+  a.nonce = Bytes(info, 1, "nonce");
   if (a.nonce.length != 24) throw Napi::RangeError::New(info.Env(), "nonce must be 24 bytes");
-  a.in = GetBytes(info[2], "input");
-  a.ad = GetBytes(info[3], "ad");
-  a.out = GetBytes(info[4], "out");
+  a.in = Bytes(info, 2, "input");
+  a.ad = Bytes(info, 3, "ad");
+  a.out = Bytes(info, 4, "out");
   a.outOffset = info.Length() > 5 && info[5].IsNumber() ? info[5].As<Napi::Number>().Uint32Value() : 0;
   return a;
 }

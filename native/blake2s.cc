@@ -116,10 +116,10 @@ Napi::Value Blake2sMac(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 3) throw Napi::TypeError::New(env, "(key | null, data, out, outOffset?, outLen?)");
   ByteView key;
-  if (!info[0].IsNull() && !info[0].IsUndefined()) key = GetBytes(info[0], "key");
+  if (!info[0].IsNull() && !info[0].IsUndefined()) key = Bytes(info, 0, "key");
   if (key.length > 32) throw Napi::RangeError::New(env, "key must be at most 32 bytes");
-  ByteView data = GetBytes(info[1], "data");
-  ByteView out = GetBytes(info[2], "out");
+  ByteView data = Bytes(info, 1, "data");
+  ByteView out = Bytes(info, 2, "out");
   size_t off = info.Length() > 3 && info[3].IsNumber() ? info[3].As<Napi::Number>().Uint32Value() : 0;
   size_t outLen = info.Length() > 4 && info[4].IsNumber() ? info[4].As<Napi::Number>().Uint32Value() : 16;
   if (outLen < 1 || outLen > 32) throw Napi::RangeError::New(env, "outLen must be 1..32");

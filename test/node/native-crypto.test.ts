@@ -87,6 +87,17 @@ describe.skipIf(!native)('native keyed BLAKE2s and XChaCha20-Poly1305 (cookies)'
       }),
       { seed: 7, numRuns: 500 },
     );
+    // Results are the caller's own (the addon writes into scratch that is copied out).
+    const k = new Uint8Array(16).fill(1);
+    const first = native!.mac(k, new Uint8Array([1]));
+    const firstHex = Buffer.from(first).toString('hex');
+    const second = native!.mac(k, new Uint8Array([2]));
+    expect(Buffer.from(first).toString('hex')).toBe(firstHex);
+    expect(Buffer.from(second).toString('hex')).not.toBe(firstHex);
+    const s1 = native!.xseal(new Uint8Array(32), new Uint8Array(24), new Uint8Array(16).fill(1), new Uint8Array(0));
+    const s1Hex = Buffer.from(s1).toString('hex');
+    native!.xseal(new Uint8Array(32), new Uint8Array(24), new Uint8Array(16).fill(2), new Uint8Array(0));
+    expect(Buffer.from(s1).toString('hex')).toBe(s1Hex);
     // Exact block multiples (the last full block is the final one).
     const key = new Uint8Array(32).fill(0x42);
     for (const n of [0, 1, 63, 64, 65, 116, 128, 132, 192]) {
