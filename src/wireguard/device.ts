@@ -13,6 +13,11 @@
  *   mac1-valid handshake messages in a 1 s window (default 128) puts the
  *   device under load for 1 s; adapters that see a real backlog call
  *   setUnderLoad(now).
+ * - wireguard-go drops handshake messages when its bounded handshake queue
+ *   is full, before any MAC is checked. There is no queue here: under load, a
+ *   token bucket of `handshakeBudget` messages per second (default 16384,
+ *   burst a tenth of a second's worth) stands in for it, so a flood costs at
+ *   most that many mac1 checks and cookie replies and transport keeps the rest.
  * - Handshake retries: 1 initiation + 19 retries (wireguard-go's
  *   MaxTimerHandshakes+2 = 20 sends), then give up, ~100 s in all.
  * Reentrancy: DeviceIO callbacks may call sendPacket(); they must not call
@@ -89,12 +94,18 @@ export interface DeviceOptions {
   random?: (n: number) => Uint8Array;
   /** Handshake messages per 1 s window above which the device counts as under load. */
   underLoadThreshold?: number;
+  /** Under load, handshake messages looked at per second (mac1 onwards); the rest are dropped unread. */
+  handshakeBudget?: number;
 }
+
+/** Default DeviceOptions.handshakeBudget: ~60 ms of CPU per second at ~3.6 µs per cookie reply. */
+export const HANDSHAKE_BUDGET = 16384;
 
 export const DROP_REASONS = [
   'malformed', // wrong size or type
   'no-identity', // handshake while we have no private key
   'mac1', // bad mac1
+  'handshake-budget', // under load, beyond the handshake messages looked at per second (wireguard-go: queue full)
   'cookie-sent', // under load without a valid mac2: answered with a cookie reply
   'rate-limited', // under load, per-source handshake rate limit
   'handshake-invalid', // failed decryption/DH, or wrong state
@@ -191,6 +202,10 @@ export class Device implements PeerHost {
   private loadWindowStart = -Infinity;
   private loadWindowCount = 0;
   private underLoadUntil = -Infinity;
+  // Handshake budget under load: tokens (messages), refilled at handshakeBudget per second.
+  private readonly handshakeBudget: number;
+  private handshakeTokens = 0;
+  private handshakeTokensAt = -Infinity;
 
   // Reused buffers: handshake out, transport out, padding scratch, decrypt out.
   private readonly handshakeBuf = new Uint8Array(INITIATION_SIZE);
@@ -206,6 +221,8 @@ export class Device implements PeerHost {
     this.mtu = opts.mtu ?? DEFAULT_MTU;
     this.random = opts.random ?? ((n) => this.crypto.randomBytes(n));
     this.underLoadThreshold = opts.underLoadThreshold ?? UNDER_LOAD_THRESHOLD;
+    this.handshakeBudget = opts.handshakeBudget ?? HANDSHAKE_BUDGET;
+    if (!(this.handshakeBudget > 0)) throw new DeviceError('handshakeBudget must be > 0');
     this.cookieChecker = new CookieChecker(this.crypto, this.random);
     const size = Math.max(this.mtu, 1500) + 64;
     this.sendBuf = new Uint8Array(size + 32);
@@ -776,9 +793,25 @@ export class Device implements PeerHost {
     return c.bytes;
   }
 
+  /** One handshake message's worth of the budget; false when it is spent. */
+  private takeHandshakeToken(now: number): boolean {
+    const burst = Math.max(1, this.handshakeBudget / 10);
+    const elapsed = now - this.handshakeTokensAt;
+    // A bucket unused for a while (or never) is full; time going backwards adds nothing.
+    if (elapsed > 0) this.handshakeTokens = Math.min(burst, this.handshakeTokens + (elapsed * this.handshakeBudget) / 1000);
+    if (elapsed > 0 || this.handshakeTokensAt === -Infinity) this.handshakeTokensAt = now;
+    if (this.handshakeTokens < 1) return false;
+    this.handshakeTokens--;
+    return true;
+  }
+
   private receiveHandshake(data: Uint8Array, from: Endpoint, now: number): void {
     if (!this._privateKey) {
       this.stats.dropped['no-identity']++;
+      return;
+    }
+    if (this.isUnderLoad(now) && !this.takeHandshakeToken(now)) {
+      this.stats.dropped['handshake-budget']++;
       return;
     }
     if (!this.cookieChecker.checkMac1(data)) {
