@@ -55,6 +55,43 @@ function aead() {
   throws(() => addon.aeadSeal(key, -1, Buffer.alloc(1), null, Buffer.alloc(64)), /counter/, 'negative counter');
 }
 
+// Keyed BLAKE2s and XChaCha20-Poly1305 (cookies): every key and data length around the
+// block size, offsets to the ends of the output, in-place and overlapping seals, bad arguments.
+function handshakeCrypto() {
+  if (!addon.blake2s || !addon.xaeadSeal) return;
+  for (let k = 0; k <= 32; k++) {
+    for (const n of [0, 1, 63, 64, 65, 127, 128, 129, 148, 1000]) {
+      const out = Buffer.alloc(40);
+      check(addon.blake2s(k ? Buffer.alloc(k, 1) : null, Buffer.alloc(n, 2), out, 40 - 16) === 16, `blake2s key ${k} data ${n}`);
+      check(addon.blake2s(k ? Buffer.alloc(k, 1) : null, Buffer.alloc(n, 2), out, 8, 32) === 32, `blake2s 32 key ${k} data ${n}`);
+    }
+  }
+  throws(() => addon.blake2s(Buffer.alloc(33), Buffer.alloc(1), Buffer.alloc(16)), /at most 32/, 'blake2s long key');
+  throws(() => addon.blake2s(null, Buffer.alloc(1), Buffer.alloc(16), 1), /too small/, 'blake2s out too small');
+  throws(() => addon.blake2s(null, Buffer.alloc(1), Buffer.alloc(64), 0, 33), /1\.\.32/, 'blake2s outLen 33');
+  throws(() => addon.blake2s(null, Buffer.alloc(1), Buffer.alloc(64), 0, 0), /1\.\.32/, 'blake2s outLen 0');
+  throws(() => addon.blake2s(null, 'x', Buffer.alloc(16)), /TypedArray/, 'blake2s string data');
+  check(addon.blake2s(null, new Float64Array(4), Buffer.alloc(16)) === 16, 'blake2s other typed array');
+  const key = Buffer.alloc(32, 7);
+  const nonce = Buffer.alloc(24, 9);
+  for (const n of [0, 1, 16, 64, 1500]) {
+    const out = Buffer.alloc(n + 16 + 5);
+    check(addon.xaeadSeal(key, nonce, Buffer.alloc(n, 3), Buffer.alloc(16), out, 5) === n + 16, `xseal ${n}`);
+    const back = Buffer.alloc(n + 2);
+    check(addon.xaeadOpen(key, nonce, out.subarray(5), Buffer.alloc(16), back, 2) === n, `xopen ${n}`);
+    out[5 + n] ^= 1;
+    check(addon.xaeadOpen(key, nonce, out.subarray(5), Buffer.alloc(16), back, 2) === -1, `xopen tampered ${n}`);
+    const buf = Buffer.alloc(n + 16 + 8, 4);
+    addon.xaeadSeal(key, nonce, buf.subarray(0, n), Buffer.alloc(0), buf, 0);
+    addon.xaeadSeal(key, nonce, buf.subarray(8, 8 + n), Buffer.alloc(0), buf, 3);
+  }
+  check(addon.xaeadOpen(key, nonce, Buffer.alloc(15), Buffer.alloc(0), Buffer.alloc(16)) === -1, 'xopen short input');
+  throws(() => addon.xaeadSeal(key, Buffer.alloc(12), Buffer.alloc(1), Buffer.alloc(0), Buffer.alloc(64)), /24 bytes/, 'xseal short nonce');
+  throws(() => addon.xaeadSeal(Buffer.alloc(31), nonce, Buffer.alloc(1), Buffer.alloc(0), Buffer.alloc(64)), /32 bytes/, 'xseal short key');
+  throws(() => addon.xaeadSeal(key, nonce, Buffer.alloc(10), Buffer.alloc(0), Buffer.alloc(25)), /too small/, 'xseal out too small');
+  throws(() => addon.xaeadOpen(key, nonce, Buffer.alloc(40), Buffer.alloc(0), Buffer.alloc(10)), /too small/, 'xopen out too small');
+}
+
 const META = 16;
 function udpPair(slot = 2048, batch = 64) {
   const mk = () => {
@@ -227,6 +264,7 @@ async function tun() {
 
 (async () => {
   aead();
+  handshakeCrypto();
   await udp();
   if (process.getuid && process.getuid() === 0) await tun();
   else console.log('# tun: skipped (not root)');
