@@ -276,12 +276,13 @@ test('handshake-initiation flood (valid mac1, many source ports) during a TCP tr
   const maxRss = Math.max(...rss.map((x) => x.rssMiB));
   note(
     `flood ${fl.sent} initiations in ${fl.seconds} s (${(fl.sent / fl.seconds).toFixed(0)}/s offered), wgts received ${received} datagrams, kernel dropped ${kernelDrops} (receive buffer full); ` +
-      `cookie replies ${cookies}, rate-limited ${d('rate-limited')}, DH attempts ${dhWork}`,
+      `cookie replies ${cookies}, over the handshake budget ${d('handshake-budget')}, rate-limited ${d('rate-limited')}, DH attempts ${dhWork}`,
   );
   note(`TCP wireguard-go→wgts: ${mbps(base).toFixed(0)} Mbit/s without, ${mbps(during).toFixed(0)} Mbit/s during the flood (${((100 * mbps(during)) / mbps(base)).toFixed(0)} %)`);
   note(`wgts RSS ${mem0.rssMiB.toFixed(1)} MiB before, max ${maxRss.toFixed(1)} MiB during, ${rss[rss.length - 1]!.rssMiB.toFixed(1)} MiB after`);
   assert(topo.isAlive(b), 'wireguard-ts died under the flood');
-  assert(during.bytes > 0, 'no TCP progress during the flood');
+  // wireguard-go keeps about half here; before the native cookie path and the handshake budget wgts kept 2-9 %.
+  assert(mbps(during) >= 0.1 * mbps(base), `TCP during the flood ${mbps(during).toFixed(0)} Mbit/s, under 10 % of ${mbps(base).toFixed(0)}`);
   assert(cookies > 0, 'no cookie replies: under-load mode never engaged');
   assert(dhWork < fl.sent / 2, `DH work not capped: ${dhWork} of ${fl.sent}`);
   assert(maxRss - mem0.rssMiB < 96, `RSS grew by ${(maxRss - mem0.rssMiB).toFixed(1)} MiB during the flood`);
