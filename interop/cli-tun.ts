@@ -92,7 +92,7 @@ function cleanup(): void {
 
 // ------------------------------------------------------------------ helpers
 
-const NAMES = { basic: `wtb${id}`, dflt: `wtd${id}`, table: `wtt${id}`, save: `wts${id}`, crash: `wtc${id}` };
+const NAMES = { basic: `wtb${id}`, dflt: `wtd${id}`, table: `wtt${id}`, save: `wts${id}`, crash: `wtc${id}`, user: `wtu${id}` };
 
 function envB(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   return { ...process.env, PATH: `${stubDir}:${process.env.PATH ?? ''}`, LOG_LEVEL: 'info', ...extra };
@@ -151,8 +151,8 @@ interface Running {
 }
 
 /** `wgts up CONF --mode tun` in B, in the background; resolves once it says it is up. */
-async function wgtsUp(conf: string, iface: string, stub: string): Promise<Running> {
-  const bg = background(['ip', 'netns', 'exec', nsB.name, 'node', WGTS, 'up', conf, '--mode', 'tun'], envB({ STUB_LOG: stub }));
+async function wgtsUp(conf: string, iface: string, stub: string, extra: string[] = []): Promise<Running> {
+  const bg = background(['ip', 'netns', 'exec', nsB.name, 'node', WGTS, 'up', conf, '--mode', 'tun', ...extra], envB({ STUB_LOG: stub }));
   let text = '';
   bg.child.stderr!.on('data', (d: Buffer | string) => (text += d.toString()));
   bg.child.stdout!.on('data', (d: Buffer | string) => (text += d.toString()));
@@ -329,6 +329,26 @@ test('SaveConfig: the file written on down equals what wg-quick saves for the sa
   assertEqual(sortPeers(readFileSync(conf, 'utf8')), quickSaved, 'saved config');
   const mode = run(['stat', '-c', '%a', conf]).stdout.trim();
   assertEqual(mode, '600', 'saved config mode');
+});
+
+test('--user nobody: the daemon runs as uid 65534 after setup; ping, TCP, wg show and SaveConfig work; down leaves nothing', async () => {
+  const name = NAMES.user;
+  const conf = writeConf(name, `Address = 10.243.0.2/24\nSaveConfig = true\n\n[Peer]\nPublicKey = ${pubA}\nAllowedIPs = 10.243.0.1/32\nEndpoint = ${OUTER_A}:${PORT_A}\n`);
+  const before = snapshot(name);
+  const r = await wgtsUp(conf, name, join(dir, `${name}.stub`), ['--user', 'nobody']);
+  const state = JSON.parse(readFileSync(`/var/run/wireguard/${name}.state.json`, 'utf8')) as { daemonPid: number };
+  const uids = /^Uid:\s+(\d+)\s+(\d+)\s+(\d+)/m.exec(readFileSync(`/proc/${state.daemonPid}/status`, 'utf8'));
+  assertEqual(uids?.slice(1).join(' '), '65534 65534 65534', 'daemon real/effective/saved uid');
+  assertEqual(pingCount(nsB, '10.243.0.1', 10), 10, 'ping B→A through the unprivileged daemon');
+  await tcpHash(nsA, nsB, '10.243.0.2', 4 << 20);
+  assert(nsB.exec(['wg', 'show', name, 'latest-handshakes']).stdout.trim().split(/\s+/)[1] !== '0', 'wg show: handshake');
+  const extraPeer = run(['wg', 'pubkey'], { input: run(['wg', 'genkey']).stdout }).stdout.trim();
+  nsB.exec(['wg', 'set', name, 'peer', extraPeer, 'allowed-ips', '10.78.0.0/16']);
+  await wgtsDown(name);
+  assertEqual(await waitExit(r), 0, 'exit code');
+  assertEqual(snapshot(name), before, `${name}: B after down`);
+  assert(readFileSync(conf, 'utf8').includes(`PublicKey = ${extraPeer}`), 'SaveConfig read the live peers from the unprivileged daemon');
+  for (const ext of ['sock', 'pid', 'state.json']) assert(!existsSync(`/var/run/wireguard/${name}.${ext}`), `${name}.${ext} left behind`);
 });
 
 test('crash: wgts up killed with SIGKILL; the state-file teardown undoes routes, rules and link', async () => {

@@ -39,7 +39,8 @@ ${fn}() {
 			case "\${COMP_WORDS[COMP_CWORD-1]}" in
 			--mode) COMPREPLY=( $(compgen -W "netstack tun" -- "$cur") ) ;;
 			--log-level) COMPREPLY=( $(compgen -W "silent error warn info verbose debug" -- "$cur") ) ;;
-			*) COMPREPLY=( $(compgen -W "--mode --log-level" -- "$cur") ) ;;
+			--user) COMPREPLY=( $(compgen -u -- "$cur") ) ;;
+			*) COMPREPLY=( $(compgen -W "--mode --log-level --user" -- "$cur") ) ;;
 			esac
 		fi ;;
 	set)

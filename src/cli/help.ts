@@ -16,7 +16,7 @@ const KEYS_NOTE = `Keys are 32 bytes written as 44 characters of base64, the for
 export const HELP: Record<string, CommandHelp> = {
   up: {
     summary: 'Run an endpoint from a config file in the foreground',
-    usage: 'up { PATH | NAME } [--mode netstack|tun] [--log-level LEVEL]',
+    usage: 'up { PATH | NAME } [--mode netstack|tun] [--log-level LEVEL] [--user NAME[:GROUP]]',
     body: `Starts a WireGuard endpoint for the config file and keeps it running until
 it receives SIGINT or SIGTERM (or \`wgts down NAME\`).
 
@@ -32,6 +32,11 @@ Options:
   --mode tun        create a kernel TUN interface and configure it like wg-quick:
                     Address, MTU, DNS, routes for AllowedIPs, Table and the
                     PreUp/PostUp/PreDown/PostDown hooks. Needs root (CAP_NET_ADMIN).
+  --user NAME[:GROUP]
+                    tun mode: the wireguard-ts daemon drops root to this user (and
+                    its group, or GROUP) once the interface and its sockets exist;
+                    routes, hooks and SaveConfig stay with \`wgts up', which keeps
+                    root. Changing the fwmark live then needs CAP_NET_ADMIN again.
   --log-level LEVEL one of silent, error, warn, info, verbose, debug (default info,
                     or $LOG_LEVEL when set). Log lines go to stderr as "LEVEL: text":
                     start and stop, peers coming up and going stale (info), every

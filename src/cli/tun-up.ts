@@ -8,7 +8,7 @@
  * even if this process dies.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { resolve as resolvePath } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -78,11 +78,11 @@ export interface RunningDaemon {
  * only us, so PreDown and SaveConfig run while the interface still exists) and
  * waits until it says "ready" or its UAPI socket answers.
  */
-export async function startDaemon(iface: string, level: LogLevel, log: Logger, env: NodeJS.ProcessEnv): Promise<RunningDaemon> {
+export async function startDaemon(iface: string, level: LogLevel, log: Logger, env: NodeJS.ProcessEnv, user?: string): Promise<RunningDaemon> {
   const [bin, ...pre] = daemonCommand(env);
-  const argv = [...pre, '-f', iface];
+  const argv = [...pre, '-f', ...(user !== undefined ? ['--user', user] : []), iface];
   const shown = bin === process.execPath ? 'wireguard-ts' : bin!;
-  log.info(`[#] ${shown} -f ${iface}`);
+  log.info(`[#] ${[shown, ...argv.slice(pre.length)].join(' ')}`);
   const child = spawn(bin!, argv, {
     detached: true,
     stdio: ['ignore', 'inherit', 'inherit', 'pipe'],
@@ -209,6 +209,11 @@ export async function runTunEndpoint(opts: UpOptions): Promise<number> {
     log.error(`${opts.cli.prog} up --mode tun must be run as root (it creates ${iface} and changes routes)`);
     return 1;
   }
+  // --user is wireguard-ts' flag; wireguard-go (WGTS_TUN_DAEMON) has none.
+  if (opts.user !== undefined && env.WGTS_TUN_DAEMON) {
+    log.error(`--user needs wireguard-ts as the daemon, not ${env.WGTS_TUN_DAEMON}`);
+    return 1;
+  }
   const facts = new KernelFacts(env);
   const exec = createExecutor(iface, log, env);
   mkdirSync(SYSTEM_SOCKET_DIR, { recursive: true, mode: 0o755 });
@@ -262,6 +267,11 @@ export async function runTunEndpoint(opts: UpOptions): Promise<number> {
   };
   let daemon: RunningDaemon | undefined;
   const stopDaemon = async (): Promise<void> => {
+    await waitDaemonGone();
+    // A daemon that dropped root cannot remove its socket from /var/run/wireguard.
+    if (daemon && opts.user !== undefined) rmSync(sock, { force: true });
+  };
+  const waitDaemonGone = async (): Promise<void> => {
     if (!daemon || daemon.child.exitCode !== null || daemon.child.signalCode !== null) return;
     const timeout = (ms: number) => new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), ms).unref());
     if ((await Promise.race([daemon.exited, timeout(3000)])) !== 'timeout') return;
@@ -278,7 +288,7 @@ export async function runTunEndpoint(opts: UpOptions): Promise<number> {
     writeFileSync(pidPath(iface), `${process.pid}\n`);
     for (const h of planHooks(cfg.interface.preUp, iface)) await exec.run(h);
     checkStop();
-    daemon = await startDaemon(iface, level, log, env);
+    daemon = await startDaemon(iface, level, log, env, opts.user);
     state.daemonPid = daemon.child.pid;
     writeState(state);
     checkStop();

@@ -20,6 +20,8 @@ export interface UpArgs {
   interfaceName: string;
   mode: UpMode;
   logLevel: LogLevel;
+  /** Tun mode: the daemon drops root to this NAME[:GROUP] once its interface and sockets exist. */
+  user?: string;
 }
 
 /** What the runtime gets: the parsed arguments plus the config, already validated. */
@@ -36,6 +38,7 @@ export function parseUpArgs(args: string[]): UpArgs {
   let target: string | undefined;
   let mode: UpMode = 'netstack';
   let logLevel: LogLevel = 'info';
+  let user: string | undefined;
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
     let opt: string | undefined;
@@ -52,6 +55,9 @@ export function parseUpArgs(args: string[]): UpArgs {
     } else if (opt === '--log-level') {
       if (!(LOG_LEVELS as readonly string[]).includes(val!)) throw new UsageError(`Invalid --log-level \`${val}' (expected one of ${LOG_LEVELS.join(', ')})`, true);
       logLevel = val as LogLevel;
+    } else if (opt === '--user') {
+      if (!/^[A-Za-z0-9._-]+(:[A-Za-z0-9._-]+)?$/.test(val!)) throw new UsageError(`Invalid --user \`${val}' (expected NAME or NAME:GROUP)`, true);
+      user = val;
     } else if (opt !== undefined) {
       throw new UsageError(`Unknown option ${opt}`, true);
     } else if (target === undefined) {
@@ -61,8 +67,9 @@ export function parseUpArgs(args: string[]): UpArgs {
     }
   }
   if (target === undefined) throw new UsageError('Missing config file or interface name', true);
+  if (user !== undefined && mode !== 'tun') throw new UsageError('--user applies to --mode tun (netstack mode needs no root)', true);
   const { path, interfaceName } = resolveConfigArg(target);
-  return { configPath: path, interfaceName, mode, logLevel };
+  return { configPath: path, interfaceName, mode, logLevel, ...(user !== undefined ? { user } : {}) };
 }
 
 /** The runtime if it has been built, else null. */

@@ -240,7 +240,12 @@ describe('strip / up / down', () => {
     expect((await wgts(['up'])).code).toBe(2);
     const mode = await wgts(['up', join(ROOT, 'conf/server.conf'), '--mode', 'bridge']);
     expect(mode.code).toBe(2);
-    expect(mode.stderr).toBe("Invalid --mode `bridge' (expected netstack or tun)\nUsage: wgts up { PATH | NAME } [--mode netstack|tun] [--log-level LEVEL]\n");
+    const usage = 'Usage: wgts up { PATH | NAME } [--mode netstack|tun] [--log-level LEVEL] [--user NAME[:GROUP]]\n';
+    expect(mode.stderr).toBe(`Invalid --mode \`bridge' (expected netstack or tun)\n${usage}`);
+    const user = await wgts(['up', join(ROOT, 'conf/server.conf'), '--mode', 'tun', '--user', 'no body']);
+    expect(user).toEqual({ code: 2, stdout: '', stderr: `Invalid --user \`no body' (expected NAME or NAME:GROUP)\n${usage}` });
+    const netstackUser = await wgts(['up', join(ROOT, 'conf/server.conf'), '--user=nobody']);
+    expect(netstackUser).toEqual({ code: 2, stdout: '', stderr: `--user applies to --mode tun (netstack mode needs no root)\n${usage}` });
     expect((await wgts(['up', join(dir, 'not a name!.conf')])).code).toBe(2);
     expect((await wgts(['up', join(dir, 'absent.conf')])).code).toBe(1);
     const bad = join(dir, 'wg9.conf');
