@@ -67,7 +67,9 @@ import {
   createInitiation,
   createResponse,
   deriveTransportKeys,
+  prepareEphemeral,
   responderInitialHash,
+  type PreparedEphemeral,
 } from './noise.js';
 import { Peer, copyEndpoint, toHex, type Endpoint, type PeerHost } from './peer.js';
 import { RateLimiter } from './ratelimiter.js';
@@ -75,6 +77,13 @@ import { tai64n, tai64nAfter } from './tai64n.js';
 import type { TimerActions } from './timers.js';
 
 export type { Endpoint } from './peer.js';
+
+/**
+ * How long an ephemeral prepared ahead may wait for its handshake message before it is wiped
+ * unused: REJECT_AFTER_TIME, as long as the session keys of a handshake stay in memory, so a
+ * peer that rekeys every REKEY_AFTER_TIME still finds its next one prepared.
+ */
+export const PREPARED_EPHEMERAL_MAX_AGE = REJECT_AFTER_TIME;
 export { Peer } from './peer.js';
 
 export interface DeviceIO {
@@ -192,6 +201,10 @@ export class Device implements PeerHost {
    * ~35–70 µs, a third of configuring 10 000 peers (bench/profile.ts setconf).
    */
   private readonly staticStaticPending = new Set<Peer>();
+  /** Peers whose next handshake message should get an ephemeral prepared ahead (prepareEphemerals). */
+  private readonly ephemeralPending = new Set<Peer>();
+  /** Peers holding a prepared ephemeral (swept for expiry). */
+  private readonly ephemeralPrepared = new Set<Peer>();
   private readonly cookieChecker: CookieChecker;
   private readonly rateLimiter = new RateLimiter();
   private readonly sourceCache = new WeakMap<Endpoint, { address: string; port: number; bytes: Uint8Array }>();
@@ -345,6 +358,8 @@ export class Device implements PeerHost {
     peer.handshake.precomputedStaticStatic?.fill(0);
     peer.handshake.precomputedStaticStatic = null;
     this.staticStaticPending.delete(peer);
+    this.dropPreparedEphemeral(peer);
+    this.ephemeralPending.delete(peer);
     this.peerMap.delete(peer.id);
     return true;
   }
@@ -482,14 +497,83 @@ export class Device implements PeerHost {
   /**
    * Computes up to `max` of the static-static DHs still pending (otherwise each is computed at
    * its peer's first handshake) and returns how many remain. Lets a daemon take that cost off
-   * the first handshake after a small `wg set`, as wireguard-go does when a peer is added.
+   * the first handshake after a small `wg set`, as wireguard-go does when a peer is added. The
+   * peers it computes become pending for prepareEphemerals.
    */
   precomputeStaticStatic(max: number): number {
     for (const peer of this.staticStaticPending) {
       if (max-- <= 0) break;
-      this.staticStatic(peer);
+      // Computed ahead of the first handshake: its ephemeral may be prepared ahead too.
+      if (this.staticStatic(peer) && !peer.handshake.preparedEphemeral) this.ephemeralPending.add(peer);
     }
     return this.staticStaticPending.size;
+  }
+
+  /**
+   * Readies the first handshake of up to `max` peers added since: precomputeStaticStatic, then an
+   * ephemeral prepared for each (prepareEphemerals). Returns how many peers remain pending for
+   * either. A daemon calls it right after a small `wg set`: the first initiation then does no
+   * DH, the first response one (ee).
+   */
+  prepareHandshakes(max: number, now: number): number {
+    const left = this.precomputeStaticStatic(max);
+    return left + this.prepareEphemerals(max, now);
+  }
+
+  /**
+   * Prepares up to `max` ephemerals for the next handshake message (initiation or response) of
+   * peers that sent one since (a prepared ephemeral is used once; its peer is pending again)
+   * and wipes prepared ones older than PREPARED_EPHEMERAL_MAX_AGE. Returns how many peers remain
+   * pending. A daemon calls it in idle time, off the handshake's path: the message then pays
+   * neither the ephemeral's public key nor DH(ephemeral, peer static).
+   */
+  prepareEphemerals(max: number, now: number): number {
+    for (const peer of this.ephemeralPrepared) {
+      const p = peer.handshake.preparedEphemeral;
+      if (!p || now - p.preparedAt > PREPARED_EPHEMERAL_MAX_AGE || now < p.preparedAt) this.dropPreparedEphemeral(peer);
+    }
+    for (const peer of this.ephemeralPending) {
+      if (max-- <= 0) break;
+      this.prepareEphemeralFor(peer, now);
+    }
+    return this.ephemeralPending.size;
+  }
+
+  private prepareEphemeralFor(peer: Peer, now: number): void {
+    this.ephemeralPending.delete(peer);
+    if (peer.removed || peer.handshake.preparedEphemeral) return;
+    const p = prepareEphemeral(this.crypto, peer.publicKey, this.newEphemeral(), now);
+    if (!p) return;
+    peer.handshake.preparedEphemeral = p;
+    this.ephemeralPrepared.add(peer);
+  }
+
+  /** Prepared ephemerals held (expiry sweeps have work only when > 0). */
+  get ephemeralsPrepared(): number {
+    return this.ephemeralPrepared.size;
+  }
+
+  /** How many peers wait for a prepared ephemeral (cheap; a daemon polls it after I/O batches). */
+  get ephemeralsPending(): number {
+    return this.ephemeralPending.size;
+  }
+
+  private dropPreparedEphemeral(peer: Peer): void {
+    peer.handshake.preparedEphemeral?.wipe();
+    peer.handshake.preparedEphemeral = null;
+    this.ephemeralPrepared.delete(peer);
+  }
+
+  /** The ephemeral for a handshake message to `peer`: the prepared one (taken: single use) when fresh, else a new one. */
+  private takeEphemeral(peer: Peer, now: number): Uint8Array | PreparedEphemeral {
+    const hs = peer.handshake;
+    const p = hs.preparedEphemeral;
+    hs.preparedEphemeral = null;
+    this.ephemeralPrepared.delete(peer);
+    this.ephemeralPending.add(peer);
+    if (p && now - p.preparedAt <= PREPARED_EPHEMERAL_MAX_AGE && now >= p.preparedAt) return p;
+    p?.wipe();
+    return this.newEphemeral();
   }
 
   /** DH(our static, the peer's static), computed on first use; null without a private key or for a low-order key. */
@@ -667,7 +751,7 @@ export class Device implements PeerHost {
       return;
     }
     const msg = this.handshakeBuf.subarray(0, INITIATION_SIZE);
-    if (!createInitiation(this.crypto, hs, this._publicKey, this.newEphemeral(), tai64n(now), idx, msg)) {
+    if (!createInitiation(this.crypto, hs, this._publicKey, this.takeEphemeral(peer, now), tai64n(now), idx, msg)) {
       this.indexTable.delete(idx);
       return;
     }
@@ -689,7 +773,7 @@ export class Device implements PeerHost {
       return;
     }
     const msg = this.handshakeBuf.subarray(0, RESPONSE.mac2 + 16);
-    if (!createResponse(this.crypto, hs, this.newEphemeral(), idx, msg)) {
+    if (!createResponse(this.crypto, hs, this.takeEphemeral(peer, now), idx, msg)) {
       this.indexTable.delete(idx);
       this.stats.dropped['handshake-invalid']++;
       return;

@@ -94,6 +94,60 @@ function adoptCreated(
   hs.state = state;
 }
 
+/**
+ * An ephemeral key pair prepared ahead of the next handshake message to one peer, with
+ * DH(ephemeral, the peer's static) — `es` when we initiate, `se` when we respond: the same
+ * value. Computed in idle time so the message pays neither the key derivation nor that DH.
+ * Used at most once: createInitiation/createResponse take it over (the private key becomes
+ * the handshake's ephemeral, wiped with it; the DH result is wiped at once).
+ */
+export class PreparedEphemeral {
+  constructor(
+    readonly privateKey: Uint8Array,
+    readonly publicKey: Uint8Array,
+    readonly remoteStaticDh: Uint8Array,
+    /** The caller's clock when prepared (the Device expires old ones). */
+    readonly preparedAt: number,
+  ) {}
+
+  wipe(): void {
+    this.privateKey.fill(0);
+    this.remoteStaticDh.fill(0);
+  }
+}
+
+/**
+ * Prepares `ephemeralPrivate` (clamped) for the next message to `remoteStatic`. Null (and
+ * the private key wiped) when the DH result is zero (a low-order peer key).
+ */
+export function prepareEphemeral(
+  crypto: CryptoProvider,
+  remoteStatic: Uint8Array,
+  ephemeralPrivate: Uint8Array,
+  now: number,
+): PreparedEphemeral | null {
+  const dh = crypto.sharedSecret(ephemeralPrivate, remoteStatic);
+  if (!dh) return wipe(ephemeralPrivate), null;
+  return new PreparedEphemeral(ephemeralPrivate, crypto.publicKey(ephemeralPrivate), dh, now);
+}
+
+/** The key pair and DH(ephemeral, remote static) of a raw or prepared ephemeral; null on a zero DH. */
+function ephemeralParts(
+  crypto: CryptoProvider,
+  remoteStatic: Uint8Array,
+  eph: Uint8Array | PreparedEphemeral,
+): { priv: Uint8Array; pub: Uint8Array; dh: Uint8Array } | null {
+  if (eph instanceof PreparedEphemeral) return { priv: eph.privateKey, pub: eph.publicKey, dh: eph.remoteStaticDh };
+  const dh = crypto.sharedSecret(eph, remoteStatic);
+  return dh ? { priv: eph, pub: crypto.publicKey(eph), dh } : null;
+}
+
+/** Wipes a prepared ephemeral that will not be used (single use); returns false. */
+function discard(eph: Uint8Array | PreparedEphemeral): false {
+  if (eph instanceof PreparedEphemeral) eph.wipe();
+  return false;
+}
+
 /** Per-peer handshake state (one per peer, reused across handshakes). */
 export class Handshake {
   state: HandshakeStateValue = HandshakeState.Zeroed;
@@ -108,6 +162,8 @@ export class Handshake {
   remoteEphemeral: Uint8Array = new Uint8Array(32);
   /** DH(our static, their static); null when no private key or a low-order result. */
   precomputedStaticStatic: Uint8Array | null = null;
+  /** The ephemeral for our next message to this peer, when prepared ahead (single use). */
+  preparedEphemeral: PreparedEphemeral | null = null;
   /** HASH(H0 ‖ remoteStatic), used when we initiate. */
   readonly remoteInitialHash: Uint8Array;
   /** Greatest TAI64N timestamp accepted from this peer. */
@@ -138,23 +194,24 @@ export class Handshake {
 /**
  * Fills bytes [0, mac1) of a 148-byte initiation and moves `hs` to
  * InitiationCreated. Returns false (hs untouched) when a DH result is zero or
- * the static-static DH is unavailable.
+ * the static-static DH is unavailable. `ephemeral` is a raw private key or one
+ * prepared for this peer (prepareEphemeral), which is consumed either way.
  */
 export function createInitiation(
   crypto: CryptoProvider,
   hs: Handshake,
   localStaticPublic: Uint8Array,
-  ephemeralPrivate: Uint8Array,
+  ephemeral: Uint8Array | PreparedEphemeral,
   timestamp: Uint8Array,
   senderIndex: number,
   out: Uint8Array,
 ): boolean {
-  if (!hs.precomputedStaticStatic) return false;
-  const ephemeralPublic = crypto.publicKey(ephemeralPrivate);
+  if (!hs.precomputedStaticStatic) return discard(ephemeral);
+  const parts = ephemeralParts(crypto, hs.remoteStatic, ephemeral);
+  if (!parts) return false;
+  const { priv: ephemeralPrivate, pub: ephemeralPublic, dh: es } = parts;
   let hash = crypto.hash(hs.remoteInitialHash, ephemeralPublic);
   let [chainKey] = crypto.kdf(1, initialChainKey(crypto), ephemeralPublic);
-  const es = crypto.sharedSecret(ephemeralPrivate, hs.remoteStatic);
-  if (!es) return false;
   let key: Uint8Array;
   let prev = chainKey;
   [chainKey, key] = crypto.kdf(2, chainKey, es);
@@ -237,19 +294,19 @@ export function consumeInitiation(
 export function createResponse(
   crypto: CryptoProvider,
   hs: Handshake,
-  ephemeralPrivate: Uint8Array,
+  ephemeral: Uint8Array | PreparedEphemeral,
   senderIndex: number,
   out: Uint8Array,
 ): boolean {
-  if (hs.state !== HandshakeState.InitiationConsumed) return false;
-  const ephemeralPublic = crypto.publicKey(ephemeralPrivate);
+  if (hs.state !== HandshakeState.InitiationConsumed) return discard(ephemeral);
+  const parts = ephemeralParts(crypto, hs.remoteStatic, ephemeral);
+  if (!parts) return false;
+  const { priv: ephemeralPrivate, pub: ephemeralPublic, dh: se } = parts;
   let hash = crypto.hash(hs.hash, ephemeralPublic);
   let [chainKey] = crypto.kdf(1, hs.chainKey, ephemeralPublic);
   const ee = crypto.sharedSecret(ephemeralPrivate, hs.remoteEphemeral);
-  if (!ee) return wipe(chainKey), false;
+  if (!ee) return wipe(chainKey, se), false;
   chainKey = mixDh(crypto, chainKey, ee);
-  const se = crypto.sharedSecret(ephemeralPrivate, hs.remoteStatic);
-  if (!se) return wipe(chainKey), false;
   chainKey = mixDh(crypto, chainKey, se);
   let key: Uint8Array;
   ({ chainKey, hash, key } = mixPresharedKey(crypto, chainKey, hash, hs.presharedKey));
