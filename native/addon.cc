@@ -12,6 +12,7 @@ Napi::Object InitAddon(Napi::Env env, Napi::Object exports) {
   exports.Set("xaeadSeal", Napi::Function::New(env, wgts::XaeadSeal, "xaeadSeal"));
   exports.Set("xaeadOpen", Napi::Function::New(env, wgts::XaeadOpen, "xaeadOpen"));
   exports.Set("blake2s", Napi::Function::New(env, wgts::Blake2sMac, "blake2s"));
+  exports.Set("blake2sKdf", Napi::Function::New(env, wgts::Blake2sKdf, "blake2sKdf"));
   exports.Set("version", Napi::Number::New(env, 1));
   return exports;
 }

@@ -4,6 +4,7 @@
 #include "blake2s.h"
 
 #include <cstring>
+#include <vector>
 
 namespace wgts {
 
@@ -125,6 +126,79 @@ Napi::Value Blake2sMac(const Napi::CallbackInfo& info) {
   if (outLen < 1 || outLen > 32) throw Napi::RangeError::New(env, "outLen must be 1..32");
   if (off > out.length || out.length - off < outLen) throw Napi::RangeError::New(env, "out too small");
   Blake2s(out.data + off, outLen, key.data, key.length, data.data, data.length);
+  return Napi::Number::New(env, static_cast<double>(outLen));
+}
+
+namespace {
+
+// Zeroes secrets; the volatile store keeps the compiler from dropping it as a dead store.
+void Wipe(void* p, size_t n) {
+  volatile uint8_t* v = static_cast<volatile uint8_t*>(p);
+  while (n--) *v++ = 0;
+}
+
+// HMAC-BLAKE2s (RFC 2104, 64-byte block, 32-byte output). `buf` holds 64 + max(len, 32) bytes.
+void Hmac(uint8_t out[32], const uint8_t* key, size_t keyLen, const uint8_t* data, size_t len, uint8_t* buf) {
+  uint8_t k[64] = {0};
+  if (keyLen > 64) {
+    Blake2s(k, 32, nullptr, 0, key, keyLen);
+  } else if (keyLen > 0) {
+    std::memcpy(k, key, keyLen);
+  }
+  for (int i = 0; i < 64; i++) buf[i] = k[i] ^ 0x36;
+  if (len > 0) std::memcpy(buf + 64, data, len);
+  uint8_t inner[32];
+  Blake2s(inner, 32, nullptr, 0, buf, 64 + len);
+  for (int i = 0; i < 64; i++) buf[i] = k[i] ^ 0x5c;
+  std::memcpy(buf + 64, inner, 32);
+  Blake2s(out, 32, nullptr, 0, buf, 96);
+  Wipe(k, sizeof k);
+  Wipe(inner, sizeof inner);
+  Wipe(buf, 64 + (len > 32 ? len : 32));
+}
+
+}  // namespace
+
+// blake2sKdf(key, input, n, out, outOffset = 0) -> bytes written. n = 0: HMAC-BLAKE2s(key, input)
+// (32 bytes); n = 1..3: WireGuard's KDFn (HKDF over HMAC-BLAKE2s with an empty info), n × 32
+// bytes: T1 = HMAC(prk, 0x1), Ti = HMAC(prk, Ti-1 ‖ i) with prk = HMAC(key, input). One call
+// for what node:crypto does with 2–4 Hmac objects; intermediate secrets are wiped.
+Napi::Value Blake2sKdf(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 4) throw Napi::TypeError::New(env, "(key, input, n, out, outOffset?)");
+  ByteView key = Bytes(info, 0, "key");
+  ByteView input = Bytes(info, 1, "input");
+  uint32_t n = info[2].IsNumber() ? info[2].As<Napi::Number>().Uint32Value() : 99;
+  if (n > 3) throw Napi::RangeError::New(env, "n must be 0..3");
+  ByteView out = Bytes(info, 3, "out");
+  size_t off = info.Length() > 4 && info[4].IsNumber() ? info[4].As<Napi::Number>().Uint32Value() : 0;
+  size_t outLen = n == 0 ? 32 : 32 * n;
+  if (off > out.length || out.length - off < outLen) throw Napi::RangeError::New(env, "out too small");
+  uint8_t stackBuf[64 + 256];
+  std::vector<uint8_t> heapBuf;
+  uint8_t* buf = stackBuf;
+  if (input.length > 256) {
+    heapBuf.resize(64 + input.length);
+    buf = heapBuf.data();
+  }
+  uint8_t* o = out.data + off;
+  if (n == 0) {
+    Hmac(o, key.data, key.length, input.data, input.length, buf);
+    return Napi::Number::New(env, 32);
+  }
+  uint8_t prk[32];
+  uint8_t t[33];
+  Hmac(prk, key.data, key.length, input.data, input.length, buf);
+  t[0] = 1;
+  Hmac(t, prk, 32, t, 1, buf);  // data is copied into buf before out is written
+  std::memcpy(o, t, 32);
+  for (uint32_t i = 2; i <= n; i++) {
+    t[32] = static_cast<uint8_t>(i);
+    Hmac(t, prk, 32, t, 33, buf);
+    std::memcpy(o + 32 * (i - 1), t, 32);
+  }
+  Wipe(prk, sizeof prk);
+  Wipe(t, sizeof t);
   return Napi::Number::New(env, static_cast<double>(outLen));
 }
 

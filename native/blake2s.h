@@ -31,5 +31,6 @@ inline ByteView Bytes(const Napi::CallbackInfo& info, size_t i, const char* name
 void Blake2s(uint8_t* out, size_t outLen, const uint8_t* key, size_t keyLen, const uint8_t* data, size_t len);
 
 Napi::Value Blake2sMac(const Napi::CallbackInfo& info);
+Napi::Value Blake2sKdf(const Napi::CallbackInfo& info);
 
 }  // namespace wgts

@@ -3,16 +3,19 @@
  * faster: the per-packet ChaCha20-Poly1305 seal/open (one N-API call on Node's own
  * OpenSSL instead of a cipher object per packet) and, when the addon has them, keyed
  * BLAKE2s (mac1/mac2/cookies) and XChaCha20-Poly1305 (cookie replies), which
- * node:crypto lacks and noble computes ~10× slower. Undefined when the addon lacks seal/open.
+ * node:crypto lacks and noble computes ~10× slower, and the handshake's BLAKE2s-256
+ * hash, HMAC and KDF1–3 (one call per KDF instead of 2–4 node:crypto Hmac objects). Undefined when the addon lacks seal/open.
  */
 import type { CryptoProvider } from '../crypto/provider.js';
 import { defaultCrypto, nodeCrypto } from '../crypto/index.js';
 import { loadNative } from './native.js';
 
 type Blake2s = (key: Uint8Array | null, data: Uint8Array, out: Uint8Array, outOffset?: number, outLen?: number) => number;
+type Kdf = (key: Uint8Array, input: Uint8Array, n: number, out: Uint8Array, outOffset?: number) => number;
 type Xaead = (key: Uint8Array, nonce: Uint8Array, input: Uint8Array, ad: Uint8Array, out: Uint8Array, outOffset?: number) => number;
 interface HandshakeAddon {
   blake2s?: Blake2s;
+  blake2sKdf?: Kdf;
   xaeadSeal?: Xaead;
   xaeadOpen?: Xaead;
 }
@@ -32,12 +35,17 @@ export function nativeCrypto(): CryptoProvider | undefined {
   const b2 = hs.blake2s;
   const xs = hs.xaeadSeal;
   const xo = hs.xaeadOpen;
+  const kdfN = hs.blake2sKdf;
   // Results land in off-heap scratch and are copied out: the addon given a fresh small
   // Uint8Array (V8 keeps those on its heap) would make V8 move it off-heap on every call,
   // which cost more than the MAC itself.
   const scratch = new Uint8Array(new ArrayBuffer(64));
   const mac16 = scratch.subarray(0, 16);
   const sealed32 = scratch.subarray(16, 48);
+  const kdfOut = new Uint8Array(new ArrayBuffer(96));
+  // hash(...parts) concatenates into off-heap scratch (grown when a message needs more).
+  let cat = new Uint8Array(new ArrayBuffer(256));
+  const hash32 = kdfOut.subarray(0, 32);
   cached = {
     ...nodeCrypto,
     name: 'native',
@@ -49,6 +57,34 @@ export function nativeCrypto(): CryptoProvider | undefined {
             b2(key, data, mac16, 0, 16);
             return mac16.slice();
           },
+        }
+      : {}),
+    ...(b2 && kdfN
+      ? {
+          hash(...parts: Uint8Array[]): Uint8Array {
+            let len = 0;
+            for (const p of parts) len += p.length;
+            if (len > cat.length) cat = new Uint8Array(new ArrayBuffer(len * 2));
+            let o = 0;
+            for (const p of parts) {
+              cat.set(p, o);
+              o += p.length;
+            }
+            b2(null, cat.subarray(0, len), hash32, 0, 32);
+            return hash32.slice();
+          },
+          hmac(key: Uint8Array, data: Uint8Array): Uint8Array {
+            kdfN(key, data, 0, kdfOut, 0);
+            const r = kdfOut.slice(0, 32);
+            kdfOut.fill(0, 0, 32);
+            return r;
+          },
+          kdf: ((n: 1 | 2 | 3, key: Uint8Array, input: Uint8Array): Uint8Array[] => {
+            kdfN(key, input, n, kdfOut, 0);
+            const r = n === 1 ? [kdfOut.slice(0, 32)] : n === 2 ? [kdfOut.slice(0, 32), kdfOut.slice(32, 64)] : [kdfOut.slice(0, 32), kdfOut.slice(32, 64), kdfOut.slice(64, 96)];
+            kdfOut.fill(0, 0, 32 * n);
+            return r;
+          }) as CryptoProvider['kdf'],
         }
       : {}),
     ...(xs && xo

@@ -73,6 +73,58 @@ describe.skipIf(!native)('native ChaCha20-Poly1305 (addon on Node OpenSSL)', () 
   });
 });
 
+describe.skipIf(!native)('native BLAKE2s-256 hash, HMAC and KDF1-3 (handshake)', () => {
+  const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
+
+  it('the addon supplies hash, hmac and kdf (not the node:crypto ones)', () => {
+    expect(native!.hash).not.toBe(nodeCrypto.hash);
+    expect(native!.hmac).not.toBe(nodeCrypto.hmac);
+    expect(native!.kdf).not.toBe(nodeCrypto.kdf);
+  });
+
+  it('same bytes as noble and node:crypto for keys and inputs across block boundaries', () => {
+    fc.assert(
+      fc.property(
+        fc.uint8Array({ maxLength: 100 }),
+        fc.uint8Array({ maxLength: 400 }),
+        fc.array(fc.uint8Array({ maxLength: 90 }), { maxLength: 4 }),
+        (key, input, parts) => {
+          expect(hex(native!.hash(...parts))).toBe(hex(nobleCrypto.hash(...parts)));
+          expect(hex(native!.hash(input))).toBe(hex(nodeCrypto.hash(input)));
+          expect(hex(native!.hmac(key, input))).toBe(hex(nobleCrypto.hmac(key, input)));
+          expect(hex(native!.hmac(key, input))).toBe(hex(nodeCrypto.hmac(key, input)));
+          expect(native!.kdf(1, key, input).map(hex)).toEqual(nobleCrypto.kdf(1, key, input).map(hex));
+          expect(native!.kdf(2, key, input).map(hex)).toEqual(nodeCrypto.kdf(2, key, input).map(hex));
+          expect(native!.kdf(3, key, input).map(hex)).toEqual(nobleCrypto.kdf(3, key, input).map(hex));
+        },
+      ),
+      { seed: 11, numRuns: 300 },
+    );
+    // Sizes around the 64-byte block and the 256-byte stack buffer of the addon's HMAC.
+    const key = new Uint8Array(32).fill(0x5a);
+    for (const n of [0, 1, 31, 32, 33, 63, 64, 65, 128, 192, 255, 256, 257, 1000]) {
+      const data = Uint8Array.from({ length: n }, (_, i) => i * 7);
+      expect(hex(native!.hash(data))).toBe(hex(nobleCrypto.hash(data)));
+      expect(hex(native!.hmac(key, data))).toBe(hex(nobleCrypto.hmac(key, data)));
+      expect(native!.kdf(3, key, data).map(hex)).toEqual(nobleCrypto.kdf(3, key, data).map(hex));
+    }
+  });
+
+  it('results are the caller\'s own arrays; a hash of many parts grows the scratch', () => {
+    const k = new Uint8Array(32).fill(1);
+    const [a1, a2] = native!.kdf(2, k, new Uint8Array([1]));
+    const snapshot = [hex(a1!), hex(a2!)];
+    const h = native!.hash(new Uint8Array([1]));
+    const hHex = hex(h);
+    native!.kdf(3, k, new Uint8Array([2]));
+    native!.hash(new Uint8Array([2]));
+    expect([hex(a1!), hex(a2!)]).toEqual(snapshot);
+    expect(hex(h)).toBe(hHex);
+    const big = Array.from({ length: 5 }, (_, i) => new Uint8Array(200).fill(i));
+    expect(hex(native!.hash(...big))).toBe(hex(nobleCrypto.hash(...big)));
+  });
+});
+
 describe.skipIf(!native)('native keyed BLAKE2s and XChaCha20-Poly1305 (cookies)', () => {
   it('the addon supplies mac, xseal and xopen (not the JS fallbacks)', () => {
     expect(native!.mac).not.toBe(nodeCrypto.mac);

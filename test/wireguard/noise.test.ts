@@ -30,8 +30,10 @@ import {
   createInitiation,
   createResponse,
   deriveTransportKeys,
+  prepareEphemeral,
   responderInitialHash,
 } from '../../src/wireguard/noise.js';
+import { nativeCrypto } from '../../src/node/native-crypto.js';
 import { INITIATION, RESPONSE, readU32 } from '../../src/wireguard/messages.js';
 import { tai64n } from '../../src/wireguard/tai64n.js';
 
@@ -232,7 +234,7 @@ const fixed = {
   timestamp: tai64n(1_764_000_000_123),
 };
 
-function wgHandshake(crypto: CryptoProvider, psk: Uint8Array) {
+function wgHandshake(crypto: CryptoProvider, psk: Uint8Array, prepared = false) {
   const iPub = crypto.publicKey(fixed.initStatic);
   const rPub = crypto.publicKey(fixed.respStatic);
   // initiator's view of the responder and vice versa
@@ -244,7 +246,8 @@ function wgHandshake(crypto: CryptoProvider, psk: Uint8Array) {
   hsR.presharedKey.set(psk);
 
   const init = new Uint8Array(148);
-  expect(createInitiation(crypto, hsI, iPub, Uint8Array.from(fixed.initEphemeral), fixed.timestamp, 0x11223344, init)).toBe(true);
+  const initEph = prepared ? prepareEphemeral(crypto, rPub, Uint8Array.from(fixed.initEphemeral), 0)! : Uint8Array.from(fixed.initEphemeral);
+  expect(createInitiation(crypto, hsI, iPub, initEph, fixed.timestamp, 0x11223344, init)).toBe(true);
   const consumed = consumeInitiation(crypto, init, fixed.respStatic, responderInitialHash(crypto, rPub), (s) =>
     toHex(s) === toHex(iPub) ? hsR.precomputedStaticStatic : undefined,
   );
@@ -255,20 +258,24 @@ function wgHandshake(crypto: CryptoProvider, psk: Uint8Array) {
   hsR.remoteEphemeral = consumed!.remoteEphemeral;
   hsR.state = HandshakeState.InitiationConsumed;
   const resp = new Uint8Array(92);
-  expect(createResponse(crypto, hsR, Uint8Array.from(fixed.respEphemeral), 0x55667788, resp)).toBe(true);
+  const respEph = prepared ? prepareEphemeral(crypto, iPub, Uint8Array.from(fixed.respEphemeral), 0)! : Uint8Array.from(fixed.respEphemeral);
+  expect(createResponse(crypto, hsR, respEph, 0x55667788, resp)).toBe(true);
   const got = consumeResponse(crypto, resp, hsI, fixed.initStatic);
   expect(got).not.toBeNull();
   return { init, resp, consumed: consumed!, got: got!, hsR, iKeys: deriveTransportKeys(crypto, got!.chainKey, true), rKeys: deriveTransportKeys(crypto, hsR.chainKey, false) };
 }
 
+const native = nativeCrypto();
+
 describe.each([
   ['noble', nobleCrypto],
   ['node', nodeCrypto],
+  ...(native ? ([['native', native]] as const) : []),
 ] as const)('WireGuard handshake (%s backend)', (_name, crypto) => {
-  for (const withPsk of [false, true]) {
-    it(`matches the Noise spec derivation ${withPsk ? 'with' : 'without'} a preshared key`, () => {
+  for (const [withPsk, prepared] of [[false, false], [true, false], [false, true], [true, true]] as const) {
+    it(`matches the Noise spec derivation ${withPsk ? 'with' : 'without'} a preshared key${prepared ? ', ephemerals prepared ahead' : ''}`, () => {
       const psk = withPsk ? hex('54686973206973206d7920417573747269616e20706572737065637469766521') : new Uint8Array(32);
-      const wg = wgHandshake(crypto, psk);
+      const wg = wgHandshake(crypto, psk, prepared);
       const ref = refIKpsk2({
         prologue: IDENTIFIER,
         psk,
