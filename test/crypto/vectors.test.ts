@@ -182,6 +182,22 @@ describe('backends agree byte for byte', () => {
     }
   });
 
+  it('X25519 with public keys repeated, alternated and changed in place (node caches the last import)', () => {
+    const privs = [0, 1].map(() => nobleCrypto.generatePrivateKey());
+    const pubs = [0, 1, 2].map(() => nobleCrypto.publicKey(nobleCrypto.generatePrivateKey()));
+    const buf = Uint8Array.from(pubs[0]!);
+    for (const [p, q] of [[0, 0], [1, 0], [0, 1], [1, 1], [0, 2], [0, 0], [1, 2]] as const) {
+      expect(toHex(nodeCrypto.sharedSecret(privs[p]!, pubs[q]!)!)).toBe(toHex(nobleCrypto.sharedSecret(privs[p]!, pubs[q]!)!));
+    }
+    // The same buffer with new contents is a new key.
+    expect(toHex(nodeCrypto.sharedSecret(privs[0]!, buf)!)).toBe(toHex(nobleCrypto.sharedSecret(privs[0]!, pubs[0]!)!));
+    buf.set(pubs[1]!);
+    expect(toHex(nodeCrypto.sharedSecret(privs[0]!, buf)!)).toBe(toHex(nobleCrypto.sharedSecret(privs[0]!, pubs[1]!)!));
+    // A low-order point still gives null after a cached valid key.
+    expect(nodeCrypto.sharedSecret(privs[0]!, new Uint8Array(32))).toBeNull();
+    expect(nodeCrypto.sharedSecret(privs[0]!, new Uint8Array(32))).toBeNull();
+  });
+
   it('defaultCrypto honours WGTS_CRYPTO', () => {
     expect(['noble', 'node']).toContain(defaultCrypto().name);
   });
