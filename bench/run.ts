@@ -6,7 +6,7 @@
  * BENCH_QUICK=1: a ~1-minute subset (shorter runs, fewer rates and peers).
  * Benchmarks never fail on a number; a benchmark that cannot run prints why.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import os from 'node:os';
 import { join } from 'node:path';
@@ -176,6 +176,19 @@ try {
   writeFileSync(join(dir, 'latest.json'), JSON.stringify({ machine: info, seconds, rows }, null, 2) + '\n');
   writeFileSync(join(dir, 'latest.md'), md);
   console.log(`\nwrote bench/results/latest.json and latest.md (${seconds.toFixed(0)} s)`);
+  if (!QUICK && !process.env.BENCH_ONLY && updateReadme(md.split('\n').slice(2).join('\n'))) console.log('updated the table in README.md');
 } catch (e) {
   console.log(`\ncould not write bench/results: ${(e as Error).message} (${seconds.toFixed(0)} s)`);
+}
+
+/** A full run replaces the README's table (between its bench:start/end markers), so the README shows the latest run. */
+function updateReadme(body: string): boolean {
+  const path = join(ROOT, 'README.md');
+  const text = readFileSync(path, 'utf8');
+  const start = text.indexOf('<!-- bench:start');
+  const end = text.indexOf('<!-- bench:end -->');
+  if (start === -1 || end < start) return false;
+  const open = text.indexOf('\n', start) + 1;
+  writeFileSync(path, `${text.slice(0, open)}${body.trim()}\n${text.slice(end)}`);
+  return true;
 }
