@@ -139,7 +139,8 @@ function ephemeralParts(
 ): { priv: Uint8Array; pub: Uint8Array; dh: Uint8Array } | null {
   if (eph instanceof PreparedEphemeral) return { priv: eph.privateKey, pub: eph.publicKey, dh: eph.remoteStaticDh };
   const dh = crypto.sharedSecret(eph, remoteStatic);
-  return dh ? { priv: eph, pub: crypto.publicKey(eph), dh } : null;
+  if (!dh) return wipe(eph), null; // a zero DH (low-order peer key): the ephemeral is not used
+  return { priv: eph, pub: crypto.publicKey(eph), dh };
 }
 
 /** Wipes a prepared ephemeral that will not be used (single use); returns false. */
@@ -305,7 +306,7 @@ export function createResponse(
   let hash = crypto.hash(hs.hash, ephemeralPublic);
   let [chainKey] = crypto.kdf(1, hs.chainKey, ephemeralPublic);
   const ee = crypto.sharedSecret(ephemeralPrivate, hs.remoteEphemeral);
-  if (!ee) return wipe(chainKey, se), false;
+  if (!ee) return wipe(chainKey, se, ephemeralPrivate), false; // never used again
   chainKey = mixDh(crypto, chainKey, ee);
   chainKey = mixDh(crypto, chainKey, se);
   let key: Uint8Array;

@@ -81,6 +81,21 @@ for (const crypto of [nodeCrypto, nobleCrypto]) {
       expect(isZero(q.privateKey) && isZero(q.remoteStaticDh)).toBe(true);
     });
 
+    it('an ephemeral that meets a zero DH in its message is wiped, not kept for reuse', () => {
+      const hs = new Handshake(i.pub, crypto);
+      hs.state = HandshakeState.InitiationConsumed;
+      hs.remoteEphemeral = new Uint8Array(32); // low-order: ee is all zeros
+      const p = prepareEphemeral(crypto, i.pub, Uint8Array.from(e.priv), 0)!;
+      expect(createResponse(crypto, hs, p, 1, new Uint8Array(92))).toBe(false);
+      expect(isZero(p.privateKey) && isZero(p.remoteStaticDh)).toBe(true);
+      const raw = Uint8Array.from(e.priv);
+      const hsI = new Handshake(new Uint8Array(32), crypto); // low-order peer static: es is zero
+      hsI.precomputedStaticStatic = new Uint8Array(32).fill(1);
+      expect(createInitiation(crypto, hsI, i.pub, raw, timestamp, 1, new Uint8Array(148))).toBe(false);
+      expect(isZero(raw)).toBe(true);
+      expect(hsI.state).toBe(HandshakeState.Zeroed);
+    });
+
     it('a low-order peer key gives no prepared ephemeral', () => {
       const priv = Uint8Array.from(e.priv);
       expect(prepareEphemeral(crypto, new Uint8Array(32), priv, 0)).toBeNull();
