@@ -72,6 +72,22 @@ function handshakeCrypto() {
   throws(() => addon.blake2s(null, Buffer.alloc(1), Buffer.alloc(64), 0, 0), /1\.\.32/, 'blake2s outLen 0');
   throws(() => addon.blake2s(null, 'x', Buffer.alloc(16)), /TypedArray/, 'blake2s string data');
   check(addon.blake2s(null, new Float64Array(4), Buffer.alloc(16)) === 16, 'blake2s other typed array');
+  if (addon.blake2sKdf) {
+    // HMAC (n = 0) and KDF1..3 across the 256-byte stack buffer, at the end of the output, in place.
+    for (const n of [0, 1, 2, 3]) {
+      const len = n === 0 ? 32 : 32 * n;
+      for (const inLen of [0, 1, 32, 64, 65, 255, 256, 257, 1000]) {
+        const out = Buffer.alloc(len + 7);
+        check(addon.blake2sKdf(Buffer.alloc(32, 5), Buffer.alloc(inLen, 6), n, out, 7) === len, `kdf${n} input ${inLen}`);
+      }
+      const both = Buffer.alloc(128, 8);
+      check(addon.blake2sKdf(both.subarray(0, 32), both.subarray(0, 100), n, both, 0) === len, `kdf${n} in place`);
+    }
+    throws(() => addon.blake2sKdf(Buffer.alloc(32), Buffer.alloc(1), 4, Buffer.alloc(128)), /0\.\.3/, 'kdf n 4');
+    throws(() => addon.blake2sKdf(Buffer.alloc(32), Buffer.alloc(1), 3, Buffer.alloc(95)), /too small/, 'kdf3 out too small');
+    throws(() => addon.blake2sKdf(Buffer.alloc(32), Buffer.alloc(1), 1, Buffer.alloc(64), 40), /too small/, 'kdf1 offset past the end');
+    throws(() => addon.blake2sKdf(Buffer.alloc(32), 'x', 1, Buffer.alloc(64)), /TypedArray/, 'kdf string input');
+  }
   const key = Buffer.alloc(32, 7);
   const nonce = Buffer.alloc(24, 9);
   for (const n of [0, 1, 16, 64, 1500]) {
