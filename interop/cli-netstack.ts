@@ -266,10 +266,11 @@ test('wgts up (netstack): handshake with wireguard-go; wgts show and wg show rep
   );
   const names = nsB.exec([process.execPath, WGTS, 'show', 'interfaces']).stdout.trim().split(' ');
   assert(names.includes(NAMES.main), `wgts show interfaces: ${names.join(' ')}`);
+  const wants = [`info: ${NAMES.main} up (netstack): public key ${pubB}, listening on UDP 51861`, `info: UAPI socket /var/run/wireguard/${NAMES.main}.sock`, `verbose: handshake with ${pubA} (${OUTER_A}:${PORT_A})`, `info: peer ${pubA.slice(0, 8)}… up`];
+  // The synchronous commands above keep this process from reading the endpoint's stderr: let it catch up.
+  await waitFor(() => wants.every((w) => main!.output().includes(w)), 5_000, 'the log lines').catch(() => undefined);
   const log = main.output();
-  for (const want of [`info: ${NAMES.main} up (netstack): public key ${pubB}, listening on UDP 51861`, `info: UAPI socket /var/run/wireguard/${NAMES.main}.sock`, `verbose: handshake with ${pubA} (${OUTER_A}:${PORT_A})`, `info: peer ${pubA.slice(0, 8)}… up`]) {
-    assert(log.includes(want), `log lacks "${want}":\n${log}`);
-  }
+  for (const want of wants) assert(log.includes(want), `log lacks "${want}":\n${log}`);
 });
 
 test('wg show dump of wgts and wireguard-go agree field by field for the same config (wgts strip | wg setconf)', async () => {
