@@ -117,6 +117,7 @@ Napi::Value UapiListener::Start(const Napi::CallbackInfo& info) {
     throw Napi::Error::New(env, std::string("uv_poll_start: ") + uv_strerror(r));
   }
   started_ = true;
+  spareFd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
   Ref();  // stay alive while the loop may call us
   if (napi_add_async_cleanup_hook(env, &UapiListener::CleanupHook, this, &cleanupHook_) == napi_ok) hooked_ = true;
   return env.Undefined();
@@ -133,7 +134,19 @@ void UapiListener::Accept() {
     int fd = ::accept4(listen_.fd(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) {
       if (errno == EINTR || errno == ECONNABORTED) continue;
-      return;  // EAGAIN, or EMFILE and friends: the daemon keeps running
+      if ((errno == EMFILE || errno == ENFILE) && spareFd_ >= 0) {
+        // Out of descriptors: the pending connection would keep the level-triggered poll firing.
+        // Free the spare, accept and close it (the client sees EOF), take the spare back (as libuv does).
+        ::close(spareFd_);
+        int drop = ::accept4(listen_.fd(), nullptr, nullptr, SOCK_CLOEXEC);
+        if (drop >= 0) {
+          ::close(drop);
+          refused_++;
+        }
+        spareFd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+        if (drop >= 0) continue;
+      }
+      return;  // EAGAIN, or an error the daemon survives
     }
     if (clients_.size() >= maxConnections_) {
       ::close(fd);
@@ -319,6 +332,10 @@ void UapiListener::ClientEvent(uint32_t id, int status, int events) {
 
 void UapiListener::CloseAll(napi_async_cleanup_hook_handle hook) {
   closed_ = true;
+  if (spareFd_ >= 0) {
+    ::close(spareFd_);
+    spareFd_ = -1;
+  }
   clients_.clear();  // their poll handles close before the listener's (libuv closes in order)
   listen_.Close(hook);
 }

@@ -58,6 +58,7 @@ class UapiListener : public Napi::ObjectWrap<UapiListener> {
   double oversize_ = 0;
   double refused_ = 0;
   bool started_ = false;
+  int spareFd_ = -1;  // kept open to shed a connection when accept fails with EMFILE
   bool closed_ = false;
   Napi::FunctionReference onRequest_;
   std::unique_ptr<Napi::AsyncContext> ctx_;

@@ -395,6 +395,26 @@ async function uapi() {
   for (const c of socks) c.destroy();
   throws(() => l.respond(1, 'x'), /closed/, 'uapi respond after close');
   check(typeof l.connections === 'number' && l.connections === 0, 'uapi no clients after close');
+  // Out of descriptors: accept fails with EMFILE; the spare descriptor sheds the connection (no busy loop).
+  // In a child (with this addon and environment): its descriptor limit is lowered for good.
+  const emfile = `
+    const fs = require('node:fs'), net = require('node:net'), { execFileSync } = require('node:child_process');
+    const addon = require(process.argv[1]);
+    const l = new addon.UapiListener(process.argv[2], 4096, 8);
+    l.start(() => 'errno=0\\n\\n');
+    const used = fs.readdirSync('/proc/self/fd').map(Number);
+    let limit = 1;
+    while (limit - used.filter((f) => f < limit).length < 2) limit++;
+    execFileSync('prlimit', ['--pid=' + process.pid, '--nofile=' + (limit - 1) + ':' + (limit - 1)]);
+    const c = net.connect(process.argv[2]);
+    let got = '';
+    c.on('data', (d) => (got += d));
+    c.on('error', () => {});
+    c.on('close', () => { console.log(JSON.stringify({ got, refused: l.refused })); l.close(); process.exit(0); });
+    setTimeout(() => { console.log(JSON.stringify({ got, refused: l.refused, timeout: true })); process.exit(0); }, 3000);
+  `;
+  const out = JSON.parse(execFileSync(process.execPath, ['-e', emfile, process.argv[2], `${dir}/e.sock`], { encoding: 'utf8' }).trim().split('\n').pop());
+  check(out.got === '' && out.refused === 1 && !out.timeout, `uapi EMFILE shed: ${JSON.stringify(out)}`);
   // A listener never started, and one started then closed with no client ever.
   new addon.UapiListener(`${dir}/w.sock`, 4096, 8).close();
   const open = new addon.UapiListener(`${dir}/x.sock`, 4096, 8);
