@@ -3,10 +3,12 @@
 #include "udp.h"
 #include "aead.h"
 #include "blake2s.h"
+#include "uapi.h"
 
 Napi::Object InitAddon(Napi::Env env, Napi::Object exports) {
   exports.Set("Tun", wgts::Tun::Init(env));
   exports.Set("Udp", wgts::Udp::Init(env));
+  exports.Set("UapiListener", wgts::UapiListener::Init(env));
   exports.Set("aeadSeal", Napi::Function::New(env, wgts::AeadSeal, "aeadSeal"));
   exports.Set("aeadOpen", Napi::Function::New(env, wgts::AeadOpen, "aeadOpen"));
   exports.Set("xaeadSeal", Napi::Function::New(env, wgts::XaeadSeal, "xaeadSeal"));

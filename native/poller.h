@@ -41,6 +41,13 @@ class FdPoller {
     return r;
   }
 
+  // Changes the watched events (UV_READABLE | UV_WRITABLE); 0 pauses. Needs Start() first.
+  int SetEvents(int events) {
+    if (!poll_) return UV_EBADF;
+    if (events == 0) return uv_poll_stop(poll_);
+    return uv_poll_start(poll_, events, &FdPoller::OnPoll);
+  }
+
   // `hook`: an environment teardown waiting for this handle; released once libuv is done
   // with it, so the addon is never unloaded while a close callback into it is pending.
   void StopPoll(napi_async_cleanup_hook_handle hook = nullptr) {

@@ -278,7 +278,155 @@ async function tun() {
   console.log(`# tun: ${seen.length} reads, interface deletion reported as '${tunError}'`);
 }
 
+/** Talks to a unix socket: writes the chunks (with a pause), resolves with all it got when the server closes or `until` holds. */
+function uapiTalk(path, chunks, until = () => false) {
+  const net = require('node:net');
+  return new Promise((resolve) => {
+    const c = net.connect(path);
+    let got = '';
+    const timer = setTimeout(() => c.destroy(), 3000);
+    c.setEncoding('utf8');
+    c.on('data', (d) => {
+      got += d;
+      if (until(got)) c.destroy();
+    });
+    c.on('close', () => {
+      clearTimeout(timer);
+      resolve(got);
+    });
+    c.on('error', () => {});
+    c.on('connect', async () => {
+      for (const ch of chunks) {
+        if (c.destroyed) break;
+        c.write(ch);
+        await sleep(2);
+      }
+    });
+  });
+}
+
+async function uapi() {
+  const fs = require('node:fs');
+  const os = require('node:os');
+  const dir = fs.mkdtempSync(require('node:path').join(os.tmpdir(), 'wsan-uapi-'));
+  const path = `${dir}/u.sock`;
+  throws(() => new addon.UapiListener(path, 1, 4), /maxRequestBytes/, 'uapi tiny max');
+  throws(() => new addon.UapiListener(path, 1000, 0), /maxConnections/, 'uapi no connections');
+  throws(() => new addon.UapiListener('x'.repeat(200), 1000, 4), /UAPI socket path/, 'uapi long path');
+  throws(() => new addon.UapiListener(987654, 1000, 4), /UAPI fd/, 'uapi bad fd');
+  throws(() => new addon.UapiListener({}, 1000, 4), /UapiListener\(/, 'uapi bad args');
+  const l = new addon.UapiListener(path, 4096, 8);
+  check((fs.statSync(path).mode & 0o777) === 0o700 || (fs.statSync(path).mode & 0o077) === 0, 'uapi socket mode');
+  throws(() => new addon.UapiListener(path, 4096, 8), /bind/, 'uapi path in use');
+  throws(() => l.start(42), /start\(onRequest\)/, 'uapi start args');
+  const pending = [];
+  l.start((id, req) => {
+    if (req.startsWith('set=1\nasync')) {
+      pending.push(id);
+      setTimeout(() => l.respond(id, 'errno=0\n\n'), 5);
+      return undefined;
+    }
+    if (req.startsWith('set=1\nthrow')) throw new Error('boom');
+    if (req.startsWith('set=1\nbig')) return 'x'.repeat(1 << 20) + '\n\n';
+    return 'errno=0\n\n';
+  });
+  throws(() => l.start(() => {}), /already started/, 'uapi start twice');
+  throws(() => l.respond('x'), /respond\(id, text\)/, 'uapi respond args');
+  check(l.respond(12345, 'x') === false, 'uapi respond unknown id');
+  const body = 'set=1\n' + 'a=b\n'.repeat(50) + '\n';
+  const results = await Promise.all([
+    uapiTalk(path, ['get=1\n\n'], (g) => g.endsWith('\n\n')),
+    uapiTalk(path, body.match(/.{1,7}/gs), (g) => g.endsWith('\n\n')),
+    uapiTalk(path, ['set=1\nasync\n\nget=1\n\n'], (g) => g.split('\n\n').length === 3),
+    uapiTalk(path, ['set=1\nthrow\n\n'], (g) => g.endsWith('\n\n')),
+    uapiTalk(path, ['\x00garbage\n\n', 'more']),
+    uapiTalk(path, ['\n']),
+    uapiTalk(path, ['set=1\n', 'y'.repeat(3000), 'y'.repeat(3000), 'z'.repeat(3000)]),
+    uapiTalk(path, ['set=1\nhalf']),
+  ]);
+  check(results[0] === 'errno=0\n\n', `uapi get: ${JSON.stringify(results[0])}`);
+  check(results[1] === 'errno=0\n\n', 'uapi fragmented');
+  check(results[7] === '', 'uapi half request');
+  check(results[2] === 'errno=0\n\nerrno=0\n\n' && pending.length === 1, 'uapi async then pipelined');
+  check(results[3] === 'errno=-22\n\n', 'uapi throwing callback');
+  check(results[4] === 'errno=-22\n\n' && results[5] === 'errno=-22\n\n', 'uapi garbage');
+  check(results[6] === 'errno=-22\n\n' && l.oversize === 1, 'uapi oversize');
+  // A big answer to a client that reads slowly: partial writes, then the client leaves.
+  const net = require('node:net');
+  await new Promise((resolve) => {
+    const c = net.connect(path);
+    c.on('error', () => {});
+    c.on('connect', () => {
+      c.pause();
+      c.write('set=1\nbig\n\n');
+      setTimeout(() => {
+        c.destroy();
+        resolve();
+      }, 30);
+    });
+  });
+  // Many clients: more than maxConnections at once are refused, not crashed on.
+  const socks = [];
+  for (let i = 0; i < 20; i++) {
+    const c = net.connect(path);
+    c.on('error', () => {});
+    socks.push(c);
+  }
+  await sleep(50);
+  check(l.connections <= 8 && l.refused >= 1, `uapi max connections (${l.connections}, refused ${l.refused})`);
+  // Close from inside the callback, with other clients still connected.
+  let closedInside = false;
+  const l2 = new addon.UapiListener(`${dir}/v.sock`, 4096, 8);
+  l2.start(() => {
+    l2.close();
+    closedInside = true;
+    return 'errno=0\n\n';
+  });
+  const idle = net.connect(`${dir}/v.sock`);
+  idle.on('error', () => {});
+  await uapiTalk(`${dir}/v.sock`, ['get=1\n\nget=1\n\n']);
+  check(closedInside && l2.connections === 0, 'uapi close inside callback');
+  throws(() => l2.start(() => {}), /closed/, 'uapi start after close');
+  throws(() => l2.respond(1, 'x'), /closed/, 'uapi respond after close');
+  l2.close();
+  idle.destroy();
+  l.close();
+  l.close();
+  for (const c of socks) c.destroy();
+  throws(() => l.respond(1, 'x'), /closed/, 'uapi respond after close');
+  check(typeof l.connections === 'number' && l.connections === 0, 'uapi no clients after close');
+  // Out of descriptors: accept fails with EMFILE; the spare descriptor sheds the connection (no busy loop).
+  // In a child (with this addon and environment): its descriptor limit is lowered for good.
+  const emfile = `
+    const fs = require('node:fs'), net = require('node:net'), { execFileSync } = require('node:child_process');
+    const addon = require(process.argv[1]);
+    const l = new addon.UapiListener(process.argv[2], 4096, 8);
+    l.start(() => 'errno=0\\n\\n');
+    const used = fs.readdirSync('/proc/self/fd').map(Number);
+    let limit = 1;
+    while (limit - used.filter((f) => f < limit).length < 2) limit++;
+    execFileSync('prlimit', ['--pid=' + process.pid, '--nofile=' + (limit - 1) + ':' + (limit - 1)]);
+    const c = net.connect(process.argv[2]);
+    let got = '';
+    c.on('data', (d) => (got += d));
+    c.on('error', () => {});
+    c.on('close', () => { console.log(JSON.stringify({ got, refused: l.refused })); l.close(); process.exit(0); });
+    setTimeout(() => { console.log(JSON.stringify({ got, refused: l.refused, timeout: true })); process.exit(0); }, 3000);
+  `;
+  const out = JSON.parse(execFileSync(process.execPath, ['-e', emfile, process.argv[2], `${dir}/e.sock`], { encoding: 'utf8' }).trim().split('\n').pop());
+  check(out.got === '' && out.refused === 1 && !out.timeout, `uapi EMFILE shed: ${JSON.stringify(out)}`);
+  // A listener never started, and one started then closed with no client ever.
+  new addon.UapiListener(`${dir}/w.sock`, 4096, 8).close();
+  const open = new addon.UapiListener(`${dir}/x.sock`, 4096, 8);
+  open.start(() => 'errno=0\n\n');
+  check((await uapiTalk(`${dir}/x.sock`, ['get=1\n\n'], (g) => g.endsWith('\n\n'))) === 'errno=0\n\n', 'uapi left open');
+  open.close();
+  fs.rmSync(dir, { recursive: true, force: true });
+  console.log(`# uapi: oversize ${l.oversize}, refused ${l.refused}`);
+}
+
 (async () => {
+  await uapi();
   aead();
   handshakeCrypto();
   await udp();

@@ -46,6 +46,27 @@ export interface NativeUdpConstructor {
   new (recvBuffer: Uint8Array, slotSize: number, recvMeta: Int32Array, sendBuffer: Uint8Array, sendMeta: Int32Array): NativeUdp;
 }
 
+/** The addon's UAPI unix socket server (native/uapi.cc). */
+export interface NativeUapiListener {
+  readonly fd: number;
+  /** Clients connected now. */
+  readonly connections: number;
+  /** Clients answered errno=-22 and closed because a request outgrew maxRequestBytes. */
+  readonly oversize: number;
+  /** Connections closed at once because maxConnections were open. */
+  readonly refused: number;
+  /** onRequest(id, text): the answer now, or undefined and respond(id, answer) later. Requests are well-formed get=1/set=1 (garbage is answered natively). */
+  start(onRequest: (id: number, request: string) => string | undefined): void;
+  /** Answers the request left pending; false when that client has gone. */
+  respond(id: number, answer: string): boolean;
+  close(): void;
+}
+
+export interface NativeUapiListenerConstructor {
+  /** A path (bound under umask 077) or an already listening descriptor. */
+  new (pathOrFd: string | number, maxRequestBytes: number, maxConnections: number): NativeUapiListener;
+}
+
 export type NativeAead = (key: Uint8Array, counter: bigint | number, input: Uint8Array, ad: Uint8Array | null, out: Uint8Array, outOffset?: number) => number;
 
 export interface NativeAddon {
@@ -56,6 +77,7 @@ export interface NativeAddon {
   readonly aeadOpen?: NativeAead;
   readonly Tun?: NativeTunConstructor;
   readonly Udp?: NativeUdpConstructor;
+  readonly UapiListener?: NativeUapiListenerConstructor;
 }
 
 export type NativeLoadResult = { ok: true; addon: NativeAddon; path: string } | { ok: false; reason: string };

@@ -6,10 +6,17 @@
  * connection, requests split across reads, many clients at once. A request
  * larger than the limit, or one that is not get/set, is answered with
  * errno=-22 and the connection closed — other clients never notice.
+ *
+ * Two implementations with the same behaviour: the addon's UapiListener
+ * (native/uapi.cc: accept, framing and writes on the event loop without a
+ * node:net stream per client — `wg set` connects twice, and a cold node:net
+ * connection costs several hundred µs) when the addon is loaded, else node:net.
+ * WGTS_UAPI_NET=1 forces node:net.
  */
 import net from 'node:net';
 import { chmodSync, mkdirSync, unlinkSync, lstatSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { loadNative, type NativeUapiListener } from './native.js';
 
 export const UAPI_DIRECTORY = '/var/run/wireguard';
 export const EINVAL_RESPONSE = 'errno=-22\n\n';
@@ -27,6 +34,24 @@ export interface UapiServerOptions {
   maxRequestBytes?: number;
   /** Most simultaneous connections (default 64); more are closed at once. */
   maxConnections?: number;
+  /** 'native' (the addon's listener; an error when unavailable), 'net' (node:net), or the default: native when available unless WGTS_UAPI_NET=1. */
+  implementation?: 'native' | 'net';
+}
+
+/** The addon's UapiListener constructor when it may be used, else undefined. */
+function nativeListener(opts: UapiServerOptions): NonNullable<ReturnType<typeof loadNativeListener>> | undefined {
+  if (opts.implementation === 'net') return undefined;
+  const ctor = loadNativeListener();
+  if (opts.implementation === 'native') {
+    if (!ctor) throw new Error('UapiServer: the native listener is not available (addon not loaded)');
+    return ctor;
+  }
+  return process.env.WGTS_UAPI_NET === '1' ? undefined : ctor;
+}
+
+function loadNativeListener() {
+  const r = loadNative();
+  return r.ok ? r.addon.UapiListener : undefined;
 }
 
 export function uapiSocketPath(iface: string, directory = UAPI_DIRECTORY): string {
@@ -35,13 +60,18 @@ export function uapiSocketPath(iface: string, directory = UAPI_DIRECTORY): strin
 
 export class UapiServer {
   readonly path: string | undefined;
-  private readonly server: net.Server;
+  /** 'native' or 'net': which implementation serves. */
+  readonly implementation: 'native' | 'net';
+  private readonly server: net.Server | undefined;
+  private readonly native: NativeUapiListener | undefined;
   private readonly maxRequest: number;
   private readonly connections = new Set<net.Socket>();
   private closed = false;
 
-  private constructor(server: net.Server, path: string | undefined, maxRequest: number) {
+  private constructor(server: net.Server | undefined, native: NativeUapiListener | undefined, path: string | undefined, maxRequest: number) {
     this.server = server;
+    this.native = native;
+    this.implementation = native ? 'native' : 'net';
     this.path = path;
     this.maxRequest = maxRequest;
   }
@@ -57,6 +87,18 @@ export class UapiServer {
       mkdirSync(dirname(path), { recursive: true, mode: 0o755 });
       await removeStaleSocket(path);
     }
+    const Native = nativeListener(opts);
+    if (Native) {
+      const listener = new Native(opts.fd ?? path!, maxRequest, maxConnections);
+      try {
+        if (path) chmodSync(path, 0o700);
+        listener.start((id, request) => answerNative(listener, handler, id, request));
+      } catch (err) {
+        listener.close();
+        throw err;
+      }
+      return new UapiServer(undefined, listener, path, maxRequest);
+    }
     let self: UapiServer | undefined;
     const server = net.createServer({ allowHalfOpen: true }, (sock) => {
       if (!self || self.closed || self.connections.size >= maxConnections) {
@@ -65,7 +107,7 @@ export class UapiServer {
       }
       self.serve(sock, handler);
     });
-    self = new UapiServer(server, path, maxRequest);
+    self = new UapiServer(server, undefined, path, maxRequest);
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       const done = (): void => {
@@ -91,7 +133,12 @@ export class UapiServer {
   }
 
   get connectionCount(): number {
-    return this.connections.size;
+    return this.native ? this.native.connections : this.connections.size;
+  }
+
+  /** Requests answered errno=-22 for outgrowing maxRequestBytes (native implementation; 0 on node:net). */
+  get oversizeCount(): number {
+    return this.native ? this.native.oversize : 0;
   }
 
   private serve(sock: net.Socket, handler: UapiHandler): void {
@@ -165,15 +212,28 @@ export class UapiServer {
   async close(removeFile = true): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    if (this.native) {
+      // The native listener never unlinks: the file goes only when asked to.
+      this.native.close();
+      if (this.path && removeFile) {
+        try {
+          unlinkSync(this.path);
+        } catch {
+          /* already gone */
+        }
+      }
+      return;
+    }
+    const server = this.server!;
     for (const s of this.connections) s.destroy();
     if (this.path && !removeFile) {
       // libuv unlinks a bound socket path when the server closes, which could delete a file
       // that is no longer ours: stop accepting only; the process exit releases the descriptor.
-      this.server.removeAllListeners('connection');
-      this.server.unref();
+      server.removeAllListeners('connection');
+      server.unref();
       return;
     }
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    await new Promise<void>((resolve) => server.close(() => resolve()));
     if (this.path) {
       try {
         unlinkSync(this.path);
@@ -181,6 +241,34 @@ export class UapiServer {
         /* already gone */
       }
     }
+  }
+}
+
+/**
+ * The native listener's request callback: a synchronous answer goes back at once; a
+ * Promise (the daemon rebinding UDP for listen_port) is answered through respond() when
+ * it settles. The listener keeps that client's later requests until then.
+ */
+function answerNative(listener: NativeUapiListener, handler: UapiHandler, id: number, request: string): string | undefined {
+  let answer: string | Promise<string>;
+  try {
+    answer = handler(request);
+  } catch {
+    return EINVAL_RESPONSE;
+  }
+  if (typeof answer === 'string') return answer;
+  Promise.resolve(answer).then(
+    (text) => respondNative(listener, id, typeof text === 'string' ? text : EINVAL_RESPONSE),
+    () => respondNative(listener, id, EINVAL_RESPONSE),
+  );
+  return undefined;
+}
+
+function respondNative(listener: NativeUapiListener, id: number, text: string): void {
+  try {
+    listener.respond(id, text);
+  } catch {
+    /* closed meanwhile */
   }
 }
 

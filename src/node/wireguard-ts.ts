@@ -6,7 +6,8 @@
  * exits 0 only once the child reports "ready" on a pipe — so wg-quick finds the
  * interface and socket in place when the command returns. Stays in the
  * foreground with -f or WG_PROCESS_FOREGROUND=1. Honours LOG_LEVEL
- * (verbose|error|silent), WG_TUN_FD and WG_UAPI_FD. Exits when the interface
+ * (verbose|error|silent), WG_TUN_FD and WG_UAPI_FD (WGTS_UAPI_NET=1: serve the UAPI
+ * socket with node:net instead of the addon's listener). Exits when the interface
  * is deleted, or on SIGTERM/SIGINT, removing its socket.
  *
  * `--user NAME[:GROUP]` drops root once the TUN device, the UDP socket and the
@@ -329,7 +330,7 @@ class Daemon {
       }
     }, 1000);
     this.mtuTimer.unref();
-    this.log.verbose(`Device started (crypto ${this.device.crypto.name}, UDP ${this.bind.kind})`);
+    this.log.verbose(`Device started (crypto ${this.device.crypto.name}, UDP ${this.bind.kind}, UAPI ${this.uapi.implementation})`);
   }
 
   private syncMtu(): void {

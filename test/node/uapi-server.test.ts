@@ -1,9 +1,10 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import net from 'node:net';
 import { mkdtempSync, rmSync, statSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { UapiServer, EINVAL_RESPONSE, uapiSocketPath } from '../../src/node/uapi-server.js';
+import { loadNative } from '../../src/node/native.js';
 
 const servers: UapiServer[] = [];
 const dirs: string[] = [];
@@ -30,7 +31,7 @@ function handler(req: string): string {
 
 async function start(h = handler): Promise<string> {
   const path = tempSocket();
-  servers.push(await UapiServer.listen(h, { path }));
+  servers.push(await UapiServer.listen(h, { path, implementation: impl }));
   return path;
 }
 
@@ -68,10 +69,29 @@ function talk(path: string, chunks: string[], until: (s: string) => boolean): Pr
 
 const count = (s: string, sub: string): number => s.split(sub).length - 1;
 
-describe('UapiServer', () => {
+const nativeOk = (() => {
+  const r = loadNative();
+  return r.ok && r.addon.UapiListener !== undefined;
+})();
+// Both implementations must behave the same; the native one needs the built addon (CI builds it).
+const impls: Array<'native' | 'net'> = nativeOk ? ['native', 'net'] : ['net'];
+let impl: 'native' | 'net' = 'net';
+
+describe.each(impls)('UapiServer (%s)', (which) => {
+  beforeEach(() => {
+    impl = which;
+  });
+
+  it('uses the implementation asked for', async () => {
+    const path = tempSocket();
+    const srv = await UapiServer.listen(handler, { path, implementation: impl });
+    servers.push(srv);
+    expect(srv.implementation).toBe(impl);
+  });
+
   it('creates the directory and a root-only socket, removes it on close', async () => {
     const path = tempSocket();
-    const srv = await UapiServer.listen(handler, { path });
+    const srv = await UapiServer.listen(handler, { path, implementation: impl });
     expect(statSync(path).isSocket()).toBe(true);
     expect(statSync(path).mode & 0o777).toBe(0o700);
     expect(statSync(join(path, '..')).mode & 0o777).toBe(0o755);
@@ -137,7 +157,7 @@ describe('UapiServer', () => {
 
   it('bounds the request size', async () => {
     const path = tempSocket();
-    servers.push(await UapiServer.listen(handler, { path, maxRequestBytes: 1000 }));
+    servers.push(await UapiServer.listen(handler, { path, maxRequestBytes: 1000, implementation: impl }));
     const got = await talk(path, ['set=1\n' + 'allowed_ip=10.0.0.0/8\n'.repeat(100)], () => false);
     expect(got).toBe(EINVAL_RESPONSE);
   });
@@ -155,7 +175,7 @@ describe('UapiServer', () => {
 
   it('refuses to take over a live socket, replaces a stale one', async () => {
     const path = await start();
-    await expect(UapiServer.listen(handler, { path })).rejects.toMatchObject({ code: 'EADDRINUSE' });
+    await expect(UapiServer.listen(handler, { path, implementation: impl })).rejects.toMatchObject({ code: 'EADDRINUSE' });
     // Stale: a socket file nobody listens on.
     const stalePath = tempSocket();
     const { mkdirSync } = await import('node:fs');
@@ -166,8 +186,116 @@ describe('UapiServer', () => {
     await new Promise<void>((r) => s.close(() => r()));
     const { execFileSync } = await import('node:child_process');
     execFileSync('python3', ['-c', `import socket;s=socket.socket(socket.AF_UNIX);s.bind(${JSON.stringify(stalePath)})`]);
-    const srv = await UapiServer.listen(handler, { path: stalePath });
+    const srv = await UapiServer.listen(handler, { path: stalePath, implementation: impl });
     servers.push(srv);
     expect(await talk(stalePath, ['get=1\n\n'], (x) => x.endsWith('\n\n'))).toBe('listen_port=51820\nerrno=0\n\n');
+  });
+
+  it('takes a request one byte at a time', async () => {
+    requests.length = 0;
+    const path = await start();
+    const got = await talk(path, 'set=1\nlisten_port=7\n\n'.split(''), (x) => x.endsWith('\n\n'));
+    expect(got).toBe('errno=0\n\n');
+    expect(requests).toEqual(['set=1\nlisten_port=7\n\n']);
+  });
+
+  it('answers a second request on the same connection after the first answer', async () => {
+    const path = await start();
+    const c = net.connect(path);
+    c.setEncoding('utf8');
+    await new Promise((r) => c.once('connect', r));
+    const read = (): Promise<string> => new Promise((r) => c.once('data', r));
+    let reply = read();
+    c.write('get=1\n\n');
+    expect(await reply).toBe('listen_port=51820\nerrno=0\n\n');
+    reply = read();
+    c.write('set=1\nlisten_port=2\n\n');
+    expect(await reply).toBe('errno=0\n\n');
+    c.destroy();
+  });
+
+  it('keeps answers in order when the handler answers later', async () => {
+    const path = await start(async (req) => {
+      if (req.startsWith('set=1')) await new Promise((r) => setTimeout(r, 20));
+      return handler(req);
+    });
+    const got = await talk(path, ['set=1\nlisten_port=3\n\nget=1\n\nset=1\nbogus=1\n\n'], (x) => count(x, '\n\n') === 3);
+    expect(got).toBe('errno=0\n\nlisten_port=51820\nerrno=0\n\nerrno=-22\n\n');
+  });
+
+  it('a client that hangs up mid-request is dropped and never reaches the handler', async () => {
+    requests.length = 0;
+    const path = tempSocket();
+    const srv = await UapiServer.listen(handler, { path, implementation: impl });
+    servers.push(srv);
+    const c = net.connect(path);
+    await new Promise((r) => c.once('connect', r));
+    c.write('set=1\nlisten_port=');
+    await new Promise((r) => setTimeout(r, 20));
+    c.destroy();
+    for (let i = 0; i < 100 && srv.connectionCount > 0; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(srv.connectionCount).toBe(0);
+    expect(requests).toEqual([]);
+    expect(await talk(path, ['get=1\n\n'], (x) => x.endsWith('\n\n'))).toBe('listen_port=51820\nerrno=0\n\n');
+  });
+
+  it('an incomplete request at half-close is not answered, complete ones before it are', async () => {
+    const path = await start();
+    const got = await new Promise<string>((resolve, reject) => {
+      const c = net.connect(path);
+      let out = '';
+      c.setEncoding('utf8');
+      c.on('data', (d: string) => (out += d));
+      c.on('close', () => resolve(out));
+      c.on('error', reject);
+      c.on('connect', () => c.end('get=1\n\nset=1\nlisten_port=4\n'));
+    });
+    expect(got).toBe('listen_port=51820\nerrno=0\n\n');
+  });
+
+  it('survives a flood of garbage connections; a good client still gets its answer', async () => {
+    const path = tempSocket();
+    const srv = await UapiServer.listen(handler, { path, implementation: impl, maxConnections: 16 });
+    servers.push(srv);
+    const garbage = await Promise.all(
+      Array.from({ length: 60 }, (_, i) =>
+        talk(path, [i % 3 === 0 ? '\n' : i % 3 === 1 ? 'GET / HTTP/1.1\r\n\r\n\n\n' : '\xff'.repeat(100) + '\n\n'], () => false).catch(() => 'reset'),
+      ),
+    );
+    for (const g of garbage) expect(['', 'reset', EINVAL_RESPONSE]).toContain(g);
+    expect(garbage.filter((g) => g === EINVAL_RESPONSE).length).toBeGreaterThan(0);
+    expect(await talk(path, ['get=1\n\n'], (x) => x.endsWith('\n\n'))).toBe('listen_port=51820\nerrno=0\n\n');
+    for (let i = 0; i < 100 && srv.connectionCount > 0; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(srv.connectionCount).toBe(0);
+  });
+
+  it('an oversize request sent in many chunks gets errno=-22; other clients are unaffected', async () => {
+    const path = tempSocket();
+    const srv = await UapiServer.listen(handler, { path, maxRequestBytes: 4096, implementation: impl });
+    servers.push(srv);
+    const other = net.connect(path);
+    await new Promise((r) => other.once('connect', r));
+    const chunks = Array.from({ length: 20 }, () => 'allowed_ip=10.0.0.0/32\n'.repeat(20));
+    chunks.unshift('set=1\n');
+    expect(await talk(path, chunks, () => false)).toBe(EINVAL_RESPONSE);
+    if (impl === 'native') expect(srv.oversizeCount).toBe(1);
+    other.setEncoding('utf8');
+    const reply = new Promise<string>((r) => other.once('data', r));
+    other.write('get=1\n\n');
+    expect(await reply).toBe('listen_port=51820\nerrno=0\n\n');
+    other.destroy();
+  });
+
+  it('close() drops connected clients and a second close() is harmless', async () => {
+    const path = tempSocket();
+    const srv = await UapiServer.listen(handler, { path, implementation: impl });
+    const c = net.connect(path);
+    await new Promise((r) => c.once('connect', r));
+    const closed = new Promise((r) => c.once('close', r));
+    c.on('error', () => {});
+    await srv.close();
+    await closed;
+    await srv.close();
+    expect(existsSync(path)).toBe(false);
   });
 });
