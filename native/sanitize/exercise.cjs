@@ -108,6 +108,27 @@ function handshakeCrypto() {
   throws(() => addon.xaeadOpen(key, nonce, Buffer.alloc(40), Buffer.alloc(0), Buffer.alloc(10)), /too small/, 'xopen out too small');
 }
 
+// X25519 on raw keys: results into the ends of views, low-order points, bad sizes.
+function x25519() {
+  if (!addon.x25519) {
+    console.log('# x25519: not offered (Node without exported OpenSSL X25519)');
+    return;
+  }
+  const buf = Buffer.alloc(100, 1);
+  const priv = buf.subarray(3, 35);
+  const pubA = Buffer.alloc(32);
+  addon.x25519Base(priv, pubA);
+  const out = buf.subarray(68, 100);
+  check(addon.x25519(priv, pubA, out) === true, 'x25519 ok');
+  check(addon.x25519(priv, Buffer.alloc(32), out) === false && out.every((b) => b === 0), 'x25519 low order zeroed');
+  addon.x25519(buf.subarray(0, 32), buf.subarray(0, 32), buf.subarray(0, 32));
+  throws(() => addon.x25519(Buffer.alloc(31), pubA, Buffer.alloc(32)), /32 bytes/, 'x25519 short priv');
+  throws(() => addon.x25519(priv, pubA, Buffer.alloc(31)), /32 bytes/, 'x25519 short out');
+  throws(() => addon.x25519Base(priv, Buffer.alloc(33)), /32 bytes/, 'x25519Base long out');
+  throws(() => addon.x25519(priv, 'x', Buffer.alloc(32)), /TypedArray/, 'x25519 string pub');
+  throws(() => addon.x25519(priv), /x25519\(priv, pub, out\)/, 'x25519 missing args');
+}
+
 const META = 16;
 function udpPair(slot = 2048, batch = 64) {
   const mk = () => {
@@ -429,6 +450,7 @@ async function uapi() {
   await uapi();
   aead();
   handshakeCrypto();
+  x25519();
   await udp();
   if (process.getuid && process.getuid() === 0) await tun();
   else console.log('# tun: skipped (not root)');

@@ -194,3 +194,67 @@ describe.skipIf(!native)('native keyed BLAKE2s and XChaCha20-Poly1305 (cookies)'
     expect(out.slice(-32)).toBe('c0875924c1c7987947deafd8780acf49');
   });
 });
+
+describe.skipIf(!native)('native X25519 on raw keys (Node OpenSSL scalar multiplication)', () => {
+  const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
+  const fromHex = (s: string) => new Uint8Array(Buffer.from(s, 'hex'));
+  const hasRaw = typeof (native as unknown as { sharedSecret: unknown })?.sharedSecret === 'function' && native!.sharedSecret !== nodeCrypto.sharedSecret;
+
+  it.skipIf(!hasRaw)('the addon supplies publicKey and sharedSecret (not the node:crypto ones)', () => {
+    expect(native!.publicKey).not.toBe(nodeCrypto.publicKey);
+    expect(native!.sharedSecret).not.toBe(nodeCrypto.sharedSecret);
+  });
+
+  it('RFC 7748 §6.1: both public keys and the shared secret', () => {
+    const aPriv = fromHex('77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a');
+    const bPriv = fromHex('5dab087e624a8a4b79e17f8b83800ee66f3bb1292618b6fd1c2f8b27ff88e0eb');
+    const aPub = native!.publicKey(aPriv);
+    const bPub = native!.publicKey(bPriv);
+    expect(hex(aPub)).toBe('8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a');
+    expect(hex(bPub)).toBe('de9edb7d7b7dc1b4d35b61c2ece435373f8343c85b78674dadfc7e146f882b4f');
+    const shared = '4a5d9d5ba4ce2de1728e3bf480350f25e07e21c947d19e3376f09b3c1e161742';
+    expect(hex(native!.sharedSecret(aPriv, bPub)!)).toBe(shared);
+    expect(hex(native!.sharedSecret(bPriv, aPub)!)).toBe(shared);
+  });
+
+  it('RFC 7748 §5.2: the scalar is clamped, the u-coordinate\'s top bit ignored', () => {
+    const k = fromHex('a546e36bf0527c9d3b16154b82465edd62144c0ac1fc5a18506a2244ba449ac4');
+    const u = fromHex('e6db6867583030db3594c1a424b15f7c726624ec26b3353b10a903a6d0ab1c4c');
+    expect(hex(native!.sharedSecret(k, u)!)).toBe('c3da55379de9c6908e94ea4df28d084f32eccf03491c71f754b4075577a28552');
+    const k2 = fromHex('4b66e9d4d1b4673c5ad22691957d6af5c11b6421e0ea01d42ca4169e7918ba0d');
+    const u2 = fromHex('e5210f12786811d3f4b7959d0538ae2c31dbe7106fc03c3efc4cd549c715a493');
+    expect(hex(native!.sharedSecret(k2, u2)!)).toBe('95cbde9476e8907d7aade45cb4b873f88b595a68799fa152e6f8f7647aac7957');
+  });
+
+  it('same bytes as noble and node:crypto on random keys; the caller owns each result', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 32, maxLength: 32 }), fc.uint8Array({ minLength: 32, maxLength: 32 }), (priv, pub) => {
+        const n = native!.sharedSecret(priv, pub);
+        const r = nobleCrypto.sharedSecret(priv, pub);
+        expect(n === null ? null : hex(n)).toBe(r === null ? null : hex(r));
+        expect(hex(native!.publicKey(priv))).toBe(hex(nobleCrypto.publicKey(priv)));
+      }),
+      { seed: 7, numRuns: 200 },
+    );
+    const a = nodeCrypto.generatePrivateKey();
+    const b = nodeCrypto.generatePrivateKey();
+    const s1 = native!.sharedSecret(a, nodeCrypto.publicKey(b))!;
+    const before = hex(s1);
+    native!.sharedSecret(b, nodeCrypto.publicKey(a));
+    native!.publicKey(a);
+    expect(hex(s1)).toBe(before);
+    expect(before).toBe(hex(nodeCrypto.sharedSecret(a, nodeCrypto.publicKey(b))!));
+  });
+
+  it('low-order points give null; wrong key sizes give null (as a refused import)', () => {
+    const priv = native!.generatePrivateKey();
+    expect(native!.sharedSecret(priv, new Uint8Array(32))).toBeNull();
+    const one = new Uint8Array(32);
+    one[0] = 1;
+    expect(native!.sharedSecret(priv, one)).toBeNull();
+    expect(native!.sharedSecret(priv, fromHex('e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800'))).toBeNull();
+    expect(native!.sharedSecret(priv, new Uint8Array(31))).toBeNull();
+    expect(native!.sharedSecret(new Uint8Array(33), nobleCrypto.publicKey(priv))).toBeNull();
+    expect(() => native!.publicKey(new Uint8Array(16))).toThrow(RangeError);
+  });
+});
