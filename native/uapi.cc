@@ -6,6 +6,8 @@
 // `wg set` connects twice, and each node:net connection costs several hundred µs.
 #include "uapi.h"
 
+#include <sched.h>
+
 #include <fcntl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -243,6 +245,8 @@ bool UapiListener::Process(uint32_t id) {
     {
       Napi::Env env(env_);
       Napi::HandleScope scope(env);
+      uint32_t outer = dispatching_;
+      dispatching_ = id;
       try {
         Napi::Value v = onRequest_.MakeCallback(env.Global(), {Napi::Number::New(env, id), Napi::String::New(env, request.data(), request.size())}, *ctx_);
         if (v.IsString()) {
@@ -253,6 +257,7 @@ bool UapiListener::Process(uint32_t id) {
         answer = kEinval;
         now = true;
       }
+      dispatching_ = outer;
     }
     it = clients_.find(id);  // the callback may have closed everything
     if (it == clients_.end()) return false;
@@ -267,7 +272,9 @@ bool UapiListener::Process(uint32_t id) {
   return Flush(it->second.get());
 }
 
-// respond(id, text): the answer to the request that onRequest left pending. False when that client is gone.
+// respond(id, text): the answer to the request that onRequest left pending, or — called from inside
+// onRequest for the request it is handling — written at once, before onRequest returns (which must
+// then return undefined). False when that client is gone.
 Napi::Value UapiListener::Respond(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (closed_) throw Napi::Error::New(env, "UAPI listener is closed");
@@ -278,6 +285,16 @@ Napi::Value UapiListener::Respond(const Napi::CallbackInfo& info) {
   Client* c = it->second.get();
   c->awaiting = false;
   c->out.append(info[1].As<Napi::String>().Utf8Value());
+  if (id == dispatching_) {
+    // Answered from inside onRequest (the daemon answers a validated set before applying it):
+    // write it now; the next request of this client waits until onRequest has returned.
+    Flush(c);
+    // The client was just woken, often onto this CPU (a unix socket wakes its reader as a
+    // synchronous wakeup), and onRequest still has the set to apply: let the client finish
+    // first instead of waiting behind that work (`wg set` ~0.1–0.2 ms sooner, measured).
+    sched_yield();
+    return Napi::Boolean::New(env, true);
+  }
   Process(id);
   return Napi::Boolean::New(env, true);
 }

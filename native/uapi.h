@@ -60,6 +60,7 @@ class UapiListener : public Napi::ObjectWrap<UapiListener> {
   bool started_ = false;
   int spareFd_ = -1;  // kept open to shed a connection when accept fails with EMFILE
   bool closed_ = false;
+  uint32_t dispatching_ = 0;  // the client whose request onRequest is handling right now (0: none)
   Napi::FunctionReference onRequest_;
   std::unique_ptr<Napi::AsyncContext> ctx_;
   napi_env env_ = nullptr;

@@ -21,7 +21,13 @@ import { loadNative, type NativeUapiListener } from './native.js';
 export const UAPI_DIRECTORY = '/var/run/wireguard';
 export const EINVAL_RESPONSE = 'errno=-22\n\n';
 
-export type UapiHandler = (request: string) => string | Promise<string>;
+/**
+ * Answers one request: the answer text, or a Promise of it. A handler may instead send its
+ * answer early through `answerNow` and keep working before it returns (the daemon answers a
+ * validated `set` and then applies it): the client reads the answer at once, and its next
+ * request is handled only after the handler has returned. The return value is then ignored.
+ */
+export type UapiHandler = (request: string, answerNow: (answer: string) => void) => string | Promise<string>;
 
 export interface UapiServerOptions {
   /** Socket path; defaults to /var/run/wireguard/IFACE.sock. */
@@ -168,9 +174,15 @@ export class UapiServer {
         for (let request = nextRequest(); request !== undefined; request = nextRequest()) {
           const wellFormed = /^(get|set)=1\n/.test(request);
           let answer = EINVAL_RESPONSE;
+          let early = false;
           if (wellFormed) {
+            const answerNow = (text: string): void => {
+              if (early) return;
+              early = true;
+              if (!sock.destroyed) sock.write(text);
+            };
             try {
-              answer = await handler(request);
+              answer = await handler(request, answerNow);
             } catch {
               answer = EINVAL_RESPONSE;
             }
@@ -181,7 +193,7 @@ export class UapiServer {
             sock.end(answer);
             return;
           }
-          sock.write(answer);
+          if (!early) sock.write(answer);
         }
         // Bytes left without their closing empty line when the client is done: incomplete, nothing to answer.
         if (ended && !sock.writableEnded) sock.end();
@@ -245,16 +257,28 @@ export class UapiServer {
 }
 
 /**
- * The native listener's request callback: a synchronous answer goes back at once; a
+ * The native listener's request callback: an answer sent early through answerNow is written
+ * by respond() before the handler returns (the listener holds the client's next request until
+ * the callback is over); a synchronous answer goes back at once; a
  * Promise (the daemon rebinding UDP for listen_port) is answered through respond() when
  * it settles. The listener keeps that client's later requests until then.
  */
 function answerNative(listener: NativeUapiListener, handler: UapiHandler, id: number, request: string): string | undefined {
   let answer: string | Promise<string>;
+  let early = false;
+  const answerNow = (text: string): void => {
+    if (early) return;
+    early = true;
+    respondNative(listener, id, text);
+  };
   try {
-    answer = handler(request);
+    answer = handler(request, answerNow);
   } catch {
-    return EINVAL_RESPONSE;
+    return early ? undefined : EINVAL_RESPONSE;
+  }
+  if (early) {
+    if (typeof answer !== 'string') void Promise.resolve(answer).catch(() => undefined);
+    return undefined;
   }
   if (typeof answer === 'string') return answer;
   Promise.resolve(answer).then(

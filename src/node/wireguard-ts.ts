@@ -24,10 +24,11 @@
  * armed at device.nextDeadline(), re-armed after each batch, not per packet.
  */
 import { spawn } from 'node:child_process';
+import v8 from 'node:v8';
 import { writeSync, closeSync, statSync, readFileSync } from 'node:fs';
 import { Device, type DeviceIO, type Endpoint, type Peer } from '../wireguard/device.js';
 import { REJECT_AFTER_TIME } from '../wireguard/constants.js';
-import { handleUapiRequest } from '../wireguard/uapi.js';
+import { prepareUapiRequest, type UapiSetPlan } from '../wireguard/uapi.js';
 import { bestCrypto } from './native-crypto.js';
 import { createBind, type UdpBind } from './bind.js';
 import { TunDevice } from './tun.js';
@@ -295,7 +296,7 @@ class Daemon {
   async start(): Promise<void> {
     if ((await this.applyBind()) !== 0) throw new Error('cannot open a UDP socket');
     const uapiFd = envFd('WG_UAPI_FD');
-    this.uapi = await UapiServer.listen((req) => this.onUapi(req), uapiFd !== undefined ? { fd: uapiFd } : { iface: this.iface });
+    this.uapi = await UapiServer.listen((req, answerNow) => this.onUapi(req, answerNow), uapiFd !== undefined ? { fd: uapiFd } : { iface: this.iface });
     this.tun.on('closed', ({ message }: { errno: number; message: string }) => {
       this.log.info(`Interface ${this.iface} closed (${message}); shutting down`);
       void this.stop(0);
@@ -341,17 +342,39 @@ class Daemon {
     }
   }
 
-  private onUapi(request: string): string | Promise<string> {
-    this.syncMtu();
-    const answer = handleUapiRequest(this.device, request, clock());
-    this.afterWork();
-    if (request.startsWith('set=1')) this.schedulePrecompute();
-    if (request.startsWith('set=1') && (this.device.listenPort !== this.boundPort || this.device.fwmark !== this.boundMark)) {
+  private onUapi(request: string, answerNow: (answer: string) => void): string | Promise<string> {
+    const { answer, plan } = prepareUapiRequest(this.device, request);
+    if (plan === undefined) return answer; // a get, or a refused set
+    if (!plan.changesBind) {
+      // A validated set cannot fail: `wg` gets its answer now, and the changes are made before
+      // this callback returns — before any packet, timer or later request reaches the device.
+      answerNow(answer);
+      this.applySet(plan);
+      return answer;
+    }
+    if (!this.applySet(plan)) return 'errno=-22\n\n';
+    if (this.device.listenPort !== this.boundPort || this.device.fwmark !== this.boundMark) {
       // Answer after the socket moved, so `wg set listen-port` is in effect when wg returns;
       // a port we cannot bind is reported like wireguard-go does (-EADDRINUSE).
       return this.applyBind().then((err) => (err && answer === 'errno=0\n\n' ? `errno=${err}\n\n` : answer));
     }
     return answer;
+  }
+
+  /** Applies a validated set, then what follows any set: MTU, timers, flushes, precompute. */
+  private applySet(plan: UapiSetPlan): boolean {
+    let ok = true;
+    try {
+      plan.apply(clock());
+    } catch (err) {
+      // Unreachable after validation (a broken invariant): say so rather than take the daemon down.
+      this.log.error(`UAPI set failed while applying: ${(err as Error).message}`);
+      ok = false;
+    }
+    this.syncMtu();
+    this.afterWork();
+    this.schedulePrecompute();
+    return ok;
   }
 
   /**
@@ -579,6 +602,11 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<void
     process.exitCode = await daemonize(args);
     return;
   }
+  // Code the daemon runs rarely (a `wg set`, the first packets of a handshake) runs as baseline
+  // machine code from its first call instead of in the interpreter: on a cold cache that is
+  // what such a path costs. Set before the daemon's functions are first called (they compile
+  // lazily). WGTS_SPARKPLUG=0 keeps V8's default.
+  if (process.env.WGTS_SPARKPLUG !== '0') v8.setFlagsFromString('--always-sparkplug');
   const log = new Logger(args.iface, logLevelFromEnv());
   let daemon: Daemon;
   try {

@@ -44,6 +44,8 @@ export interface UapiDevice<P extends UapiPeer = UapiPeer> {
   fwmark: number;
   setPrivateKey(key: Uint8Array | null): void;
   peers(): Iterable<P>;
+  /** How many peers peers() yields. */
+  readonly peerCount: number;
   getPeer(publicKey: Uint8Array): P | undefined;
   addPeer(publicKey: Uint8Array): P;
   removePeer(publicKey: Uint8Array): boolean;
@@ -222,14 +224,23 @@ function isTrue(value: string, what: string): void {
 
 /**
  * Parses and validates a set body into operations. Throws UapiParseError.
- * `existing` are the hex public keys of the device's peers, `ownHex` its
- * public key: used to bound the peer count exactly as applying would.
+ * The device's peers (looked up, never listed: a `wg set` on a device with
+ * 10 000 peers costs no more than on one with a single peer) and its public
+ * key bound the peer count exactly as applying would.
  */
-function parseSet(body: string, existing: Set<string>, ownHex: string | null, maxPeers: number): Op[] {
+function parseSet<P extends UapiPeer>(body: string, device: UapiDevice<P>, maxPeers: number): Op[] {
   const ops: Op[] = [];
   let inPeer = false;
   let sectionStart = -1; // index in ops of the current public_key op
-  const peers = new Set(existing);
+  const own = isZero(device.publicKey) ? null : device.publicKey;
+  // Peers as applying would leave them: the device's (unless replace_peers cleared them),
+  // minus `removed`, plus `added`; `count` of them.
+  let cleared = false;
+  let added = null as Set<string> | null;
+  let removed = null as Set<string> | null;
+  let count = device.peerCount;
+  const exists = (hex: string, key: Uint8Array): boolean =>
+    added?.has(hex) === true || (!cleared && removed?.has(hex) !== true && device.getPeer(key) !== undefined);
   let keyChanged = false;
   let pendingNew: string | null = null; // a peer this section would create
 
@@ -237,8 +248,9 @@ function parseSet(body: string, existing: Set<string>, ownHex: string | null, ma
     if (sectionStart < 0) return;
     const op = ops[sectionStart] as Extract<Op, { k: 'public_key' }>;
     if (pendingNew !== null && !op.skipIfNew) {
-      peers.add(pendingNew);
-      if (peers.size > maxPeers) throw invalid(`too many peers (limit ${maxPeers})`);
+      (added ??= new Set()).add(pendingNew);
+      removed?.delete(pendingNew);
+      if (++count > maxPeers) throw invalid(`too many peers (limit ${maxPeers})`);
     }
     pendingNew = null;
   };
@@ -264,8 +276,8 @@ function parseSet(body: string, existing: Set<string>, ownHex: string | null, ma
       const hex = hexKey(pub);
       sectionStart = ops.length;
       ops.push({ k: 'public_key', key: pub, skipIfNew: false });
-      const self = !keyChanged && ownHex !== null && hex === ownHex;
-      pendingNew = !self && !peers.has(hex) ? hex : null;
+      const self = !keyChanged && own !== null && equalBytes(pub, own);
+      pendingNew = !self && !exists(hex, pub) ? hex : null;
       continue;
     }
 
@@ -286,7 +298,10 @@ function parseSet(body: string, existing: Set<string>, ownHex: string | null, ma
         case 'replace_peers':
           isTrue(value, 'replace_peers');
           ops.push({ k: 'replace_peers' });
-          peers.clear();
+          cleared = true;
+          added = null;
+          removed = null;
+          count = 0;
           break;
         default:
           throw invalid(`invalid UAPI device key ${quote(key)}`);
@@ -305,7 +320,13 @@ function parseSet(body: string, existing: Set<string>, ownHex: string | null, ma
         isTrue(value, 'remove');
         ops.push({ k: 'remove' });
         section.skipIfNew = true;
-        peers.delete(hexKey(section.key));
+        if (pendingNew === null) {
+          const hex = hexKey(section.key);
+          if (exists(hex, section.key)) {
+            if (added?.delete(hex) !== true) (removed ??= new Set()).add(hex);
+            count--;
+          }
+        }
         break;
       case 'preshared_key': {
         const k = parseKey(value, 'preshared_key');
@@ -412,22 +433,39 @@ function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
 }
 
 /**
- * Applies a set body (the lines after 'set=1', up to the first empty line or
- * the end of the text). All-or-nothing: on any error nothing is changed.
+ * A validated set body, not yet applied: `apply` makes the changes. Nothing can fail after
+ * validation (applying a valid set only throws on a broken invariant), so a daemon may answer
+ * the client before applying, as long as nothing else reaches the device in between.
  */
-export function uapiSet<P extends UapiPeer>(device: UapiDevice<P>, body: string, now: number, opts: { maxPeers?: number } = {}): UapiSetResult {
+export interface UapiSetPlan {
+  /** The set changes listen_port or fwmark (the daemon must rebind before answering). */
+  readonly changesBind: boolean;
+  apply(now: number): void;
+}
+
+/** Parses and validates a set body: a plan, or the errno (and why) when it is refused. */
+export function prepareUapiSet<P extends UapiPeer>(device: UapiDevice<P>, body: string, opts: { maxPeers?: number } = {}): UapiSetPlan | UapiSetResult {
   let ops: Op[];
   try {
-    const existing = new Set<string>();
-    for (const p of device.peers()) existing.add(hexKey(p.publicKey));
-    const own = isZero(device.publicKey) ? null : hexKey(device.publicKey);
-    ops = parseSet(body, existing, own, opts.maxPeers ?? MAX_PEERS);
+    ops = parseSet(body, device, opts.maxPeers ?? MAX_PEERS);
   } catch (e) {
     if (e instanceof UapiParseError) return { errno: e.errno, error: e.message };
     return { errno: UAPI_EINVAL, error: String(e) };
   }
+  let changesBind = false;
+  for (const op of ops) if (op.k === 'listen_port' || op.k === 'fwmark') changesBind = true;
+  return { changesBind, apply: (now: number) => applySet(device, ops, now) };
+}
+
+/**
+ * Applies a set body (the lines after 'set=1', up to the first empty line or
+ * the end of the text). All-or-nothing: on any error nothing is changed.
+ */
+export function uapiSet<P extends UapiPeer>(device: UapiDevice<P>, body: string, now: number, opts: { maxPeers?: number } = {}): UapiSetResult {
+  const plan = prepareUapiSet(device, body, opts);
+  if (!('apply' in plan)) return plan;
   try {
-    applySet(device, ops, now);
+    plan.apply(now);
   } catch (e) {
     // Validation should make this unreachable; report rather than throw.
     return { errno: UAPI_EINVAL, error: `apply failed: ${e instanceof Error ? e.message : String(e)}` };
@@ -440,13 +478,29 @@ export function uapiSet<P extends UapiPeer>(device: UapiDevice<P>, body: string,
  * Anything else is answered 'errno=-22\n\n'.
  */
 export function handleUapiRequest<P extends UapiPeer>(device: UapiDevice<P>, request: string, now: number, opts: { maxPeers?: number } = {}): string {
+  const r = prepareUapiRequest(device, request, opts);
+  if (r.plan === undefined) return r.answer;
+  try {
+    r.plan.apply(now);
+  } catch {
+    return `errno=${UAPI_EINVAL}\n\n`;
+  }
+  return r.answer;
+}
+
+/**
+ * One framed request, answered but not yet applied: `answer` is what the client gets once
+ * `plan` (a valid set) has been applied; no plan for a get (answered in full) or a refused set.
+ */
+export function prepareUapiRequest<P extends UapiPeer>(device: UapiDevice<P>, request: string, opts: { maxPeers?: number } = {}): { answer: string; plan?: UapiSetPlan } {
   if (request.startsWith('get=1\n')) {
-    if (request.length < 7 || request.charCodeAt(6) !== 10) return `errno=${UAPI_EINVAL}\n\n`;
-    return uapiGet(device);
+    if (request.length < 7 || request.charCodeAt(6) !== 10) return { answer: `errno=${UAPI_EINVAL}\n\n` };
+    return { answer: uapiGet(device) };
   }
   if (request.startsWith('set=1\n')) {
-    const r = uapiSet(device, request.slice(6), now, opts);
-    return `errno=${r.errno}\n\n`;
+    const plan = prepareUapiSet(device, request.slice(6), opts);
+    if (!('apply' in plan)) return { answer: `errno=${plan.errno}\n\n` };
+    return { answer: 'errno=0\n\n', plan };
   }
-  return `errno=${UAPI_EINVAL}\n\n`;
+  return { answer: `errno=${UAPI_EINVAL}\n\n` };
 }

@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import net from 'node:net';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -221,6 +222,54 @@ describe.each(impls)('UapiServer (%s)', (which) => {
     });
     const got = await talk(path, ['set=1\nlisten_port=3\n\nget=1\n\nset=1\nbogus=1\n\n'], (x) => count(x, '\n\n') === 3);
     expect(got).toBe('errno=0\n\nlisten_port=51820\nerrno=0\n\nerrno=-22\n\n');
+  });
+
+  it('an answer sent early reaches the client before the handler returns; the next request waits for the return', async () => {
+    const events: string[] = [];
+    const path = await start((req, answerNow) => {
+      events.push(`start ${req.slice(0, 5)}`);
+      if (req.startsWith('set=1\nlisten_port=4')) {
+        answerNow('errno=0\n\n');
+        answerNow('errno=-1\n\n'); // a second early answer is ignored
+        // Still busy (this event loop blocked): a client in another process reads the answer meanwhile.
+        const until = Date.now() + 400;
+        while (Date.now() < until) {
+          /* the handler's remaining work */
+        }
+        events.push('end set');
+        return 'errno=-99\n\n'; // ignored: the early answer stands
+      }
+      return handler(req);
+    });
+    // Pipelined set + get from a child process, which stamps when each answer arrived.
+    const client = `
+      const c = require('net').connect(process.argv[1]);
+      const t0 = Date.now(); let got = ''; const at = [];
+      c.setEncoding('utf8');
+      c.on('connect', () => c.write('set=1\\nlisten_port=4\\n\\nget=1\\n\\n'));
+      c.on('data', (d) => { for (const ch of d.split('\\n\\n').slice(0, -1)) at.push(Date.now() - t0); got += d; if (at.length >= 2) { console.log(JSON.stringify({ got, at })); process.exit(0); } });
+      setTimeout(() => { console.log(JSON.stringify({ got, at })); process.exit(0); }, 5000);`;
+    const child = spawn(process.execPath, ['-e', client, path], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+    await new Promise((r) => child.on('close', r));
+    const r = JSON.parse(out) as { got: string; at: number[] };
+    expect(r.got).toBe('errno=0\n\nlisten_port=51820\nerrno=0\n\n');
+    // The set's answer came while the handler was still busy, the get's only after it returned.
+    expect(r.at[1]! - r.at[0]!).toBeGreaterThanOrEqual(250);
+    expect(events).toEqual(['start set=1', 'end set', 'start get=1']);
+  });
+
+  it('an early answer followed by a throw stays the only answer', async () => {
+    const path = await start((req, answerNow) => {
+      if (req.startsWith('set=1')) {
+        answerNow('errno=0\n\n');
+        throw new Error('after the answer');
+      }
+      return handler(req);
+    });
+    const got = await talk(path, ['set=1\nlisten_port=5\n\nget=1\n\n'], (x) => count(x, '\n\n') === 2);
+    expect(got).toBe('errno=0\n\nlisten_port=51820\nerrno=0\n\n');
   });
 
   it('a client that hangs up mid-request is dropped and never reaches the handler', async () => {

@@ -31,6 +31,7 @@ class FakeDevice implements UapiDevice<FakePeer> {
     this.publicKey = k ? x25519.getPublicKey(k) : null;
   }
   peers(): Iterable<FakePeer> { return this.map.values(); }
+  get peerCount(): number { return this.map.size; }
   getPeer(pub: Uint8Array): FakePeer | undefined { return this.map.get(hx(pub)); }
   addPeer(pub: Uint8Array): FakePeer {
     if (this.map.has(hx(pub))) throw new Error('exists');
@@ -269,6 +270,42 @@ describe('uapiSet', () => {
     expect([...d.peers()].length).toBe(3);
     expect(uapiSet(d, `replace_peers=true\npublic_key=${K(4)}\npublic_key=${K(5)}\npublic_key=${K(6)}\n\n`, 0, { maxPeers: 3 }).errno).toBe(0);
     expect([...d.peers()].map((p) => p.publicKey[0])).toEqual([4, 5, 6]);
+  });
+
+  it('the peer limit agrees with counting every peer at every section (property)', () => {
+    // Reference: the device's peers as a set of keys, changed section by section as applying
+    // would, the limit checked when a section that creates a peer ends.
+    const reference = (start: number[], sections: { key: number; remove: boolean; updateOnly: boolean }[], replace: boolean, max: number): boolean => {
+      const peers = new Set(replace ? [] : start);
+      for (const s of sections) {
+        const isNew = !peers.has(s.key);
+        if (s.remove) peers.delete(s.key);
+        else if (isNew && !s.updateOnly) {
+          peers.add(s.key);
+          if (peers.size > max) return false;
+        }
+      }
+      return true;
+    };
+    fc.assert(
+      fc.property(
+        fc.uniqueArray(fc.integer({ min: 1, max: 8 }), { maxLength: 5 }),
+        fc.array(fc.record({ key: fc.integer({ min: 1, max: 8 }), remove: fc.boolean(), updateOnly: fc.boolean() }), { maxLength: 10 }),
+        fc.boolean(),
+        fc.integer({ min: 0, max: 6 }),
+        (start, sections, replace, max) => {
+          const d = new FakeDevice();
+          for (const k of start) d.addPeer(Uint8Array.from({ length: 32 }, () => k));
+          const body =
+            (replace ? 'replace_peers=true\n' : '') +
+            sections.map((s) => `public_key=${K(s.key)}\n${s.updateOnly ? 'update_only=true\n' : ''}${s.remove ? 'remove=true\n' : ''}`).join('') +
+            '\n';
+          const ok = uapiSet(d, body, 0, { maxPeers: max }).errno === 0;
+          expect(ok, body).toBe(reference(start, sections, replace, max));
+        },
+      ),
+      { seed: 5, numRuns: 2000 },
+    );
   });
 });
 
