@@ -21,7 +21,7 @@ const UDP_SECONDS = QUICK ? 1 : 2;
 const UDP_PAYLOAD = 1392; // 1420 MTU - 20 IPv4 - 8 UDP: no fragmentation inside the tunnel
 const UDP_RATES = QUICK ? [100, 300, 600] : [100, 200, 400, 600, 800, 1000, 1300, 1600];
 const PINGS = QUICK ? 99 : 300;
-const HANDSHAKE_ROUNDS = QUICK ? 3 : 11;
+const HANDSHAKE_ROUNDS = QUICK ? 3 : 31;
 const PORT = 5301;
 
 interface Throughput {
