@@ -5,6 +5,9 @@
  * *completely* into a list of operations before any is applied, so a failed
  * set changes nothing (wireguard-go applies line by line; we are stricter).
  * Applying follows wireguard-go's device/uapi.go semantics line for line.
+ * Because nothing can fail once a set is validated, prepareUapiRequest hands
+ * back the answer and a plan to apply separately: the daemon answers `wg`
+ * first and applies before anything else reaches the device.
  */
 import { AllowedIPs, formatCidr, formatIP, parseCidr, parseIP } from './allowedips.js';
 import { MAX_PEERS } from './constants.js';
