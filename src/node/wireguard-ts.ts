@@ -317,6 +317,7 @@ class Daemon {
       if (!this.stopping && (this.device.ephemeralsPending > 0 || this.device.ephemeralsPrepared > 0)) {
         this.device.prepareEphemerals(PRECOMPUTE_MAX_PEERS, clock());
       }
+      this.device.topUpRandom();
       if (sockPath && !this.stopping) {
         let ino = -1;
         try {

@@ -213,6 +213,54 @@ describe.each([
     expect(p.a.device.stats.dropped.internal + p.b.device.stats.dropped.internal).toBe(0);
   });
 
+  it('draws randomness in pooled chunks, not per handshake message, and gives out distinct indices and ephemerals', () => {
+    let now = T0;
+    const draws: number[] = [];
+    const src = randomBytesFrom(prng(9));
+    const recording = (n: number): Uint8Array => {
+      draws.push(n);
+      return src(n);
+    };
+    const epA = { address: '192.0.2.1', port: 1 };
+    const epB = { address: '192.0.2.2', port: 2 };
+    const initiations: Uint8Array[] = [];
+    // eslint-disable-next-line prefer-const
+    let a: Device, b: Device;
+    a = new Device({
+      crypto,
+      random: recording,
+      io: {
+        sendDatagram: (d) => {
+          if (d[0] === 1) initiations.push(Uint8Array.from(d));
+          b.receiveDatagram(d, epA, now);
+        },
+        deliverPacket: () => undefined,
+      },
+    });
+    b = new Device({ crypto, random: randomBytesFrom(prng(10)), io: { sendDatagram: (d) => a.receiveDatagram(d, epB, now), deliverPacket: () => undefined } });
+    const ka = keyFrom(11, crypto);
+    const kb = keyFrom(22, crypto);
+    a.setPrivateKey(ka.priv);
+    b.setPrivateKey(kb.priv);
+    const pb: Peer = a.addPeer(kb.pub);
+    b.addPeer(ka.pub);
+    pb.setEndpoint(epB);
+    a.allowedIPs.insert(Uint8Array.of(10, 0, 0, 2), 32, pb);
+    for (let i = 0; i < 20; i++) {
+      now += REJECT_AFTER_TIME + 1000; // every session expired: each packet needs a new handshake
+      a.sendPacket(ipv4Packet(A_IP, B_IP, new Uint8Array([i])), now);
+    }
+    expect(initiations).toHaveLength(20);
+    expect(a.stats.handshakesCompleted).toBe(20);
+    // 20 initiations need 20 × (4-byte index + 32-byte ephemeral): a few pooled draws, no small ones.
+    expect(draws.filter((n) => n < 32)).toEqual([]);
+    expect(draws.length).toBeLessThanOrEqual(6);
+    const senders = new Set(initiations.map((m) => readU32(m, 4)));
+    const ephemerals = new Set(initiations.map((m) => Buffer.from(m.subarray(8, 40)).toString('hex')));
+    expect(senders.size).toBe(20);
+    expect(ephemerals.size).toBe(20);
+  });
+
   it('works when the IO answers synchronously (two devices wired directly, echoing from deliverPacket)', () => {
     let now = T0;
     const epA = { address: '192.0.2.1', port: 1 };
