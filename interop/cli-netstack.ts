@@ -373,6 +373,22 @@ test('log levels: --log-level error and LOG_LEVEL=warn keep a clean run silent; 
   }
 });
 
+test('SIGTERM the moment the UAPI socket appears (10 times): exit 0, socket and pid file removed', async () => {
+  const conf = writeConf(NAMES.quiet, `[Interface]\nPrivateKey = ${genkey()}\nAddress = 10.246.9.1/24\n`);
+  const sock = `/var/run/wireguard/${NAMES.quiet}.sock`;
+  for (let i = 0; i < 10; i++) {
+    const r = start(nsB, [process.execPath, WGTS, 'up', conf], { LOG_LEVEL: 'error' });
+    // Polled every ~1 ms (not wgtsUp's 100 ms): the signal lands right after the socket is made.
+    const deadline = Date.now() + 15_000;
+    while (!existsSync(sock) && r.child.exitCode === null && Date.now() < deadline) await new Promise((res) => setTimeout(res, 1));
+    assert(existsSync(sock), `no UAPI socket (round ${i}):\n${r.output()}`);
+    r.child.kill('SIGTERM');
+    assertEqual(await waitExit(r, 10_000), 0, `exit code (round ${i})`);
+    assert(!existsSync(sock), `socket left behind (round ${i})`);
+    assert(!existsSync(sock.replace(/\.sock$/, '.pid')), `pid file left behind (round ${i})`);
+  }
+});
+
 test('without root: socket in $XDG_RUNTIME_DIR/wgts, found by wgts show; world-readable config warned about', async () => {
   const runtime = join(dir, 'runtime');
   const confDir = join(dir, 'userconf');

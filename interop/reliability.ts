@@ -581,6 +581,34 @@ test('--user nobody: root dropped after setup; traffic flows, wg show and wg set
   }
 });
 
+test('SIGTERM the moment the UAPI socket appears (wireguard-ts -f, 5 times): exit 0, socket and interface gone', async () => {
+  if (topo.isAlive(b)) {
+    b.ns.exec(['ip', 'link', 'del', b.iface], { allowFail: true });
+    await topo.waitGone(b);
+  }
+  const sock = `/var/run/wireguard/${b.iface}.sock`;
+  for (let i = 0; i < 5; i++) {
+    const child = spawn('ip', ['netns', 'exec', b.ns.name, b.impl, '-f', b.iface], { stdio: ['ignore', 'ignore', 'pipe'], env: topo.env() });
+    let stderr = '';
+    child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr = (stderr + d).slice(-4000)));
+    const exited = new Promise<number>((res) => child.on('close', (code, sig) => res(code ?? (sig ? 128 : 1))));
+    try {
+      // Polled every ~1 ms: the signal lands right after the socket is made, while starting.
+      const deadline = Date.now() + 15_000;
+      while (!existsSync(sock) && child.exitCode === null && Date.now() < deadline) await sleep(1);
+      assert(existsSync(sock), `no UAPI socket (round ${i}): ${stderr}`);
+      child.kill('SIGTERM');
+      const code = await Promise.race([exited, new Promise<number>((res) => setTimeout(() => res(-1), 10_000).unref())]);
+      assertEqual(code, 0, `exit code (round ${i}) ${stderr}`);
+      assert(!existsSync(sock), `socket left behind (round ${i})`);
+      assert(b.ns.exec(['ip', 'link', 'show', b.iface], { allowFail: true }).code !== 0, `interface left behind (round ${i})`);
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+      b.ns.exec(['ip', 'link', 'del', b.iface], { allowFail: true });
+    }
+  }
+});
+
 // ------------------------------------------------------------------ main
 
 process.exitCode = await runTopologySuite(topo, cases, { name: 'reliability', only: process.env.RELIABILITY_ONLY, banner: `reliability: side A wireguard-go, side B wireguard-ts; soak ${SOAK_S} s` });

@@ -723,14 +723,33 @@ function short(key: string): string {
 export async function runNetstackEndpoint(config: WgConfig, opts: RunOptions): Promise<number> {
   const log = opts.logger ?? plainLogger(opts.log ?? ((l: string) => process.stderr.write(l + '\n')));
   const name = opts.interfaceName;
+  // Signals are taken from the start: a SIGTERM that arrives once the UAPI socket exists but
+  // before the endpoint is fully up still takes it down cleanly (socket and pid file removed)
+  // instead of killing the process mid-way. A second signal while starting exits at once.
+  let signal: NodeJS.Signals | null = null;
+  let started = false;
+  let wake: (() => void) | null = null;
+  const onSignal = (sig: NodeJS.Signals): void => {
+    if (signal !== null && !started) process.exit(130);
+    signal ??= sig;
+    wake?.();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  const releaseSignals = (): void => {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  };
   let wg: WireGuard;
   try {
     const uapi = opts.uapi === false ? false : (opts.uapiPath ?? true);
     wg = await WireGuard.fromParsedConfig(config, { name, uapi, bind: opts.bind, resolveHost: opts.resolveHost });
   } catch (e) {
+    releaseSignals();
     log.error(`${name}: ${(e as Error).message}`);
     return 1;
   }
+  started = true;
   let pidFile: string | null = null;
   if (wg.uapiPath) {
     pidFile = wg.uapiPath.replace(/\.sock$/, '.pid');
@@ -751,20 +770,16 @@ export async function runNetstackEndpoint(config: WgConfig, opts: RunOptions): P
   wg.on('resolve-error', (e: ResolveErrorEvent) => log.warn(`peer ${short(e.publicKey)}: handshakes failing; cannot resolve ${e.host} again: ${e.error.message}`));
   wg.on('service-error', (e: Error) => log.warn(e.message));
   wg.on('error', (e: Error) => log.error(e.message));
-  let signal: NodeJS.Signals | null = null;
-  await new Promise<void>((resolve) => {
-    const onSignal = (sig: NodeJS.Signals): void => {
-      signal = sig;
-      resolve();
-    };
-    process.once('SIGINT', onSignal);
-    process.once('SIGTERM', onSignal);
-    opts.stop?.then(resolve, resolve);
-    wg.once('close', () => {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
+  wg.once('close', releaseSignals);
+  if (signal === null) {
+    await new Promise<void>((resolve) => {
+      wake = resolve;
+      opts.stop?.then(resolve, resolve);
     });
-  });
+  }
+  wake = null;
+  // A second signal while closing: the default action (the process ends).
+  releaseSignals();
   if (signal) log.info(`${signal}: taking ${name} down`);
   await wg.close();
   if (pidFile) rmSync(pidFile, { force: true });

@@ -7,8 +7,14 @@
  * interface and socket in place when the command returns. Stays in the
  * foreground with -f or WG_PROCESS_FOREGROUND=1. Honours LOG_LEVEL
  * (verbose|error|silent), WG_TUN_FD and WG_UAPI_FD (WGTS_UAPI_NET=1: serve the UAPI
- * socket with node:net instead of the addon's listener). Exits when the interface
- * is deleted, or on SIGTERM/SIGINT, removing its socket.
+ * socket with node:net instead of the addon's listener; WGTS_WARMUP=0: no warm-up
+ * before "ready"; WGTS_SPARKPLUG=0: V8's default tiering instead of
+ * --always-sparkplug). Exits when the interface is deleted, or on SIGTERM/SIGINT,
+ * removing its socket.
+ *
+ * A `wg set` is answered as soon as it is validated and applied right after, inside
+ * the same callback (see onUapi): `wg` returns sooner, and nothing reaches the
+ * device in between.
  *
  * `--user NAME[:GROUP]` drops root once the TUN device, the UDP socket and the
  * UAPI socket exist (initgroups, setgid, setuid): those descriptors stay
@@ -609,7 +615,17 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<void
   // lazily). WGTS_SPARKPLUG=0 keeps V8's default.
   if (process.env.WGTS_SPARKPLUG !== '0') v8.setFlagsFromString('--always-sparkplug');
   const log = new Logger(args.iface, logLevelFromEnv());
-  let daemon: Daemon;
+  // SIGTERM/SIGINT are taken before the socket and interface exist: one that arrives while
+  // starting stops the daemon cleanly once it is up, instead of killing it half-made.
+  let daemon: Daemon | undefined;
+  let running = false;
+  let stopRequested = false;
+  const onStop = (): void => {
+    if (running && daemon) void daemon.stop(0);
+    else stopRequested = true;
+  };
+  process.on('SIGTERM', onStop);
+  process.on('SIGINT', onStop);
   try {
     daemon = new Daemon(args.iface, log);
     await daemon.start();
@@ -628,8 +644,11 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<void
       await daemon.stop(1);
     }
   }
-  process.on('SIGTERM', () => void daemon.stop(0));
-  process.on('SIGINT', () => void daemon.stop(0));
+  running = true;
+  if (stopRequested) {
+    await daemon.stop(0);
+    return;
+  }
   process.on('SIGHUP', () => undefined);
   process.on('SIGUSR1', () => {
     process.stdout.write(daemon.statsLine());
