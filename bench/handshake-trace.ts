@@ -12,6 +12,7 @@ import { spawn } from 'node:child_process';
 import { Topology } from '../interop/topology.js';
 import { sleep } from '../interop/lib.js';
 import { median } from './lib.js';
+import { bringUp } from './tun.js';
 
 interface Steps {
   /** `wg set` (process start to exit). */
@@ -64,23 +65,6 @@ function parseTcpdump(text: string, bIface: string): Event[] {
     else if (dir === 'In' && n >= 32 && n !== 92) events.push({ t, kind: 'data-in' });
   }
   return events;
-}
-
-function bringUp(implB: string): Topology {
-  const topo = new Topology('wireguard-go', implB);
-  try {
-    topo.createNetwork();
-    topo.startImpl(topo.a);
-    topo.startImpl(topo.b);
-    topo.configure(topo.a, topo.b, { endpoint: true });
-    topo.configure(topo.b, topo.a, { endpoint: true });
-    const p = topo.ping(topo.b, topo.a.inner4, { count: 3 });
-    if (p.received !== 3) throw new Error(`tunnel not up with ${implB}: ${p.out}\n${topo.logTail()}`);
-    return topo;
-  } catch (e) {
-    topo.destroy();
-    throw e;
-  }
 }
 
 async function traceRound(topo: Topology): Promise<Steps | undefined> {

@@ -132,8 +132,8 @@ function wgSetMs(topo: Topology, n: number): number {
   return m ? Number(m[1]) / 1e6 / n : NaN;
 }
 
-/** Sets up one namespace pair with wireguard-go on A and `implB` on B, session established. */
-function bringUp(implB: string): Topology {
+/** Sets up one namespace pair with wireguard-go on A and `implB` on B, session established (also used by handshake-trace.ts). */
+export function bringUp(implB: string): Topology {
   const topo = new Topology('wireguard-go', implB);
   try {
     topo.createNetwork();

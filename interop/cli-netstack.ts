@@ -377,6 +377,7 @@ test('SIGTERM the moment the UAPI socket appears (10 times): exit 0, socket and 
   const conf = writeConf(NAMES.quiet, `[Interface]\nPrivateKey = ${genkey()}\nAddress = 10.246.9.1/24\n`);
   const sock = `/var/run/wireguard/${NAMES.quiet}.sock`;
   for (let i = 0; i < 10; i++) {
+    rmSync(sock, { force: true }); // the socket seen below must be the new endpoint's
     const r = start(nsB, [process.execPath, WGTS, 'up', conf], { LOG_LEVEL: 'error' });
     // Polled every ~1 ms (not wgtsUp's 100 ms): the signal lands right after the socket is made.
     const deadline = Date.now() + 15_000;

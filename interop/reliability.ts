@@ -16,7 +16,7 @@ import { spawn } from 'node:child_process';
 import { createConnection } from 'node:net';
 import { createInterface } from 'node:readline';
 import { join } from 'node:path';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { runTopologySuite, type Case } from './suite.js';
 import { Topology, type Side } from './topology.js';
 import { assert, assertEqual, run, sleep } from './lib.js';
@@ -588,6 +588,9 @@ test('SIGTERM the moment the UAPI socket appears (wireguard-ts -f, 5 times): exi
   }
   const sock = `/var/run/wireguard/${b.iface}.sock`;
   for (let i = 0; i < 5; i++) {
+    // A daemon that ran as nobody cannot remove its socket file from the root-owned directory:
+    // clear a stale one, so the socket seen below is the new daemon's.
+    rmSync(sock, { force: true });
     const child = spawn('ip', ['netns', 'exec', b.ns.name, b.impl, '-f', b.iface], { stdio: ['ignore', 'ignore', 'pipe'], env: topo.env() });
     let stderr = '';
     child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr = (stderr + d).slice(-4000)));
