@@ -3,7 +3,6 @@
 // 1420-byte seal creating them. Byte-identical to the other backends (tests compare).
 // Also XChaCha20-Poly1305 (cookie replies): HChaCha20 here, then the same OpenSSL AEAD.
 #include "aead.h"
-#include "blake2s.h"
 
 #include <openssl/evp.h>
 
@@ -83,7 +82,8 @@ void SealCore(Napi::Env env, const uint8_t* key, const uint8_t nonce[12], const 
   if (EVP_CIPHER_CTX_ctrl(g_seal, EVP_CTRL_AEAD_GET_TAG, 16, dst + n) != 1) throw Napi::Error::New(env, "get tag failed");
 }
 
-// Opens n + 16 bytes of `src` into dst (n bytes); false when authentication fails.
+// Opens n + 16 bytes of `src` into dst (n bytes); false when authentication fails. The tag is
+// copied before anything is written: an in-place open may overwrite where it was.
 bool OpenCore(Napi::Env env, const uint8_t* key, const uint8_t nonce[12], const uint8_t* src, size_t n, const uint8_t tag[16], const uint8_t* ad, size_t adLen, uint8_t* dst) {
   if (!Ready()) throw Napi::Error::New(env, "OpenSSL ChaCha20-Poly1305 unavailable");
   int len = 0;
@@ -138,6 +138,14 @@ void HChaCha20(uint8_t out[32], const uint8_t key[32], const uint8_t nonce[16]) 
   std::memset(x, 0, sizeof x);
 }
 
+// XChaCha20-Poly1305 is ChaCha20-Poly1305 under the HChaCha20 subkey of the first 16 nonce
+// bytes, with the nonce 4 zero bytes ‖ the last 8.
+void XChaChaKeyNonce(uint8_t subkey[32], uint8_t nonce[12], const uint8_t key[32], const uint8_t nonce24[24]) {
+  HChaCha20(subkey, key, nonce24);
+  std::memset(nonce, 0, 4);
+  std::memcpy(nonce + 4, nonce24 + 16, 8);
+}
+
 struct XArgs {
   ByteView key, nonce, in, ad, out;
   size_t outOffset;
@@ -183,10 +191,7 @@ Napi::Value AeadOpen(const Napi::CallbackInfo& info) {
   uint8_t nonce[12];
   Nonce(nonce, a.counter);
   uint8_t* dst = a.out.data + a.outOffset;
-  const uint8_t* tag = a.in.data + n;
-  uint8_t tagCopy[16];
-  std::memcpy(tagCopy, tag, 16);  // before an overlapping write can touch it
-  bool ok = OpenCore(env, a.key.data, nonce, Source(a.in, dst, n), n, tagCopy, a.ad.data, a.hasAd ? a.ad.length : 0, dst);
+  bool ok = OpenCore(env, a.key.data, nonce, Source(a.in, dst, n), n, a.in.data + n, a.ad.data, a.hasAd ? a.ad.length : 0, dst);
   return Napi::Number::New(env, ok ? static_cast<double>(n) : -1);
 }
 
@@ -197,9 +202,8 @@ Napi::Value XaeadSeal(const Napi::CallbackInfo& info) {
   size_t n = a.in.length;
   if (a.outOffset > a.out.length || a.out.length - a.outOffset < n + 16) throw Napi::RangeError::New(env, "out too small");
   uint8_t subkey[32];
-  uint8_t nonce[12] = {0};
-  HChaCha20(subkey, a.key.data, a.nonce.data);
-  std::memcpy(nonce + 4, a.nonce.data + 16, 8);
+  uint8_t nonce[12];
+  XChaChaKeyNonce(subkey, nonce, a.key.data, a.nonce.data);
   uint8_t* dst = a.out.data + a.outOffset;
   SealCore(env, subkey, nonce, Source(a.in, dst, n), n, a.ad.data, a.ad.length, dst);
   std::memset(subkey, 0, sizeof subkey);
@@ -214,13 +218,10 @@ Napi::Value XaeadOpen(const Napi::CallbackInfo& info) {
   size_t n = a.in.length - 16;
   if (a.outOffset > a.out.length || a.out.length - a.outOffset < n) throw Napi::RangeError::New(env, "out too small");
   uint8_t subkey[32];
-  uint8_t nonce[12] = {0};
-  HChaCha20(subkey, a.key.data, a.nonce.data);
-  std::memcpy(nonce + 4, a.nonce.data + 16, 8);
+  uint8_t nonce[12];
+  XChaChaKeyNonce(subkey, nonce, a.key.data, a.nonce.data);
   uint8_t* dst = a.out.data + a.outOffset;
-  uint8_t tagCopy[16];
-  std::memcpy(tagCopy, a.in.data + n, 16);
-  bool ok = OpenCore(env, subkey, nonce, Source(a.in, dst, n), n, tagCopy, a.ad.data, a.ad.length, dst);
+  bool ok = OpenCore(env, subkey, nonce, Source(a.in, dst, n), n, a.in.data + n, a.ad.data, a.ad.length, dst);
   std::memset(subkey, 0, sizeof subkey);
   return Napi::Number::New(env, ok ? static_cast<double>(n) : -1);
 }

@@ -42,4 +42,24 @@ inline ByteView GetBytes(const Napi::Value& v, const char* name) {
   throw Napi::TypeError::New(v.Env(), std::string(name) + " must be a Buffer or TypedArray");
 }
 
+// Bytes of a TypedArray in one N-API call (GetBytes makes three); false when it is not one.
+inline bool FastBytes(napi_env env, napi_value v, ByteView& out) {
+  bool is = false;
+  if (napi_is_typedarray(env, v, &is) != napi_ok || !is) return false;
+  napi_typedarray_type type;
+  size_t length = 0;
+  void* data = nullptr;
+  if (napi_get_typedarray_info(env, v, &type, &length, &data, nullptr, nullptr) != napi_ok) return false;
+  if (type != napi_uint8_array && type != napi_uint8_clamped_array && type != napi_int8_array) return false;
+  out.data = static_cast<uint8_t*>(data);
+  out.length = length;
+  return true;
+}
+
+inline ByteView Bytes(const Napi::CallbackInfo& info, size_t i, const char* name) {
+  ByteView b;
+  if (FastBytes(info.Env(), info[i], b)) return b;
+  return GetBytes(info[i], name);
+}
+
 }  // namespace wgts

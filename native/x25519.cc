@@ -10,7 +10,7 @@
 // (the JS backend keeps node:crypto).
 #include "x25519.h"
 
-#include "blake2s.h"  // FastBytes / Bytes
+#include "common.h"  // ByteView, Bytes
 
 #include <dlfcn.h>
 #include <cstdint>
