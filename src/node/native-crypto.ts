@@ -12,30 +12,18 @@ import type { CryptoProvider } from '../crypto/provider.js';
 import { defaultCrypto, nodeCrypto } from '../crypto/index.js';
 import { loadNative } from './native.js';
 
-type Blake2s = (key: Uint8Array | null, data: Uint8Array, out: Uint8Array, outOffset?: number, outLen?: number) => number;
-type Kdf = (key: Uint8Array, input: Uint8Array, n: number, out: Uint8Array, outOffset?: number) => number;
-type Xaead = (key: Uint8Array, nonce: Uint8Array, input: Uint8Array, ad: Uint8Array, out: Uint8Array, outOffset?: number) => number;
-interface HandshakeAddon {
-  x25519?: (priv: Uint8Array, pub: Uint8Array, out: Uint8Array) => boolean;
-  x25519Base?: (priv: Uint8Array, out: Uint8Array) => void;
-  blake2s?: Blake2s;
-  blake2sKdf?: Kdf;
-  xaeadSeal?: Xaead;
-  xaeadOpen?: Xaead;
-}
-
 let cached: CryptoProvider | null | undefined;
 
 export function nativeCrypto(): CryptoProvider | undefined {
   if (cached !== undefined) return cached ?? undefined;
   const r = loadNative();
-  const seal = r.ok ? r.addon.aeadSeal : undefined;
-  const open = r.ok ? r.addon.aeadOpen : undefined;
-  if (!seal || !open) {
+  const hs = r.ok ? r.addon : undefined;
+  const seal = hs?.aeadSeal;
+  const open = hs?.aeadOpen;
+  if (!hs || !seal || !open) {
     cached = null;
     return undefined;
   }
-  const hs = (r.ok ? r.addon : {}) as HandshakeAddon;
   const b2 = hs.blake2s;
   const xs = hs.xaeadSeal;
   const xo = hs.xaeadOpen;

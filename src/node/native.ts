@@ -69,6 +69,13 @@ export interface NativeUapiListenerConstructor {
 
 export type NativeAead = (key: Uint8Array, counter: bigint | number, input: Uint8Array, ad: Uint8Array | null, out: Uint8Array, outOffset?: number) => number;
 
+/** Keyed BLAKE2s (key null: plain BLAKE2s) of `data` into out[outOffset..+outLen] (outLen 1..32, default 16): returns outLen. */
+export type NativeBlake2s = (key: Uint8Array | null, data: Uint8Array, out: Uint8Array, outOffset?: number, outLen?: number) => number;
+/** HMAC-BLAKE2s (n = 0) or HKDF KDF1–3 (n = 1..3) into out: returns the bytes written. */
+export type NativeKdf = (key: Uint8Array, input: Uint8Array, n: number, out: Uint8Array, outOffset?: number) => number;
+/** XChaCha20-Poly1305 seal (input.length + 16 written) or open (plaintext length, -1 on a bad tag). */
+export type NativeXaead = (key: Uint8Array, nonce: Uint8Array, input: Uint8Array, ad: Uint8Array, out: Uint8Array, outOffset?: number) => number;
+
 export interface NativeAddon {
   readonly version: number;
   /** ChaCha20-Poly1305 seal on Node's OpenSSL: returns input.length + 16. */
@@ -78,6 +85,14 @@ export interface NativeAddon {
   readonly Tun?: NativeTunConstructor;
   readonly Udp?: NativeUdpConstructor;
   readonly UapiListener?: NativeUapiListenerConstructor;
+  readonly blake2s?: NativeBlake2s;
+  readonly blake2sKdf?: NativeKdf;
+  readonly xaeadSeal?: NativeXaead;
+  readonly xaeadOpen?: NativeXaead;
+  /** X25519 on raw keys: false (out zeroed) for an all-zero result. Absent without Node's exported OpenSSL X25519. */
+  readonly x25519?: (priv: Uint8Array, pub: Uint8Array, out: Uint8Array) => boolean;
+  /** The public key of a raw private key. */
+  readonly x25519Base?: (priv: Uint8Array, out: Uint8Array) => void;
 }
 
 export type NativeLoadResult = { ok: true; addon: NativeAddon; path: string } | { ok: false; reason: string };

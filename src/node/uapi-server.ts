@@ -225,28 +225,21 @@ export class UapiServer {
     if (this.closed) return;
     this.closed = true;
     if (this.native) {
-      // The native listener never unlinks: the file goes only when asked to.
+      // The native listener never unlinks: the file goes below, only when asked to.
       this.native.close();
-      if (this.path && removeFile) {
-        try {
-          unlinkSync(this.path);
-        } catch {
-          /* already gone */
-        }
+    } else {
+      const server = this.server!;
+      for (const s of this.connections) s.destroy();
+      if (this.path && !removeFile) {
+        // libuv unlinks a bound socket path when the server closes, which could delete a file
+        // that is no longer ours: stop accepting only; the process exit releases the descriptor.
+        server.removeAllListeners('connection');
+        server.unref();
+        return;
       }
-      return;
+      await new Promise<void>((resolve) => server.close(() => resolve()));
     }
-    const server = this.server!;
-    for (const s of this.connections) s.destroy();
-    if (this.path && !removeFile) {
-      // libuv unlinks a bound socket path when the server closes, which could delete a file
-      // that is no longer ours: stop accepting only; the process exit releases the descriptor.
-      server.removeAllListeners('connection');
-      server.unref();
-      return;
-    }
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-    if (this.path) {
+    if (this.path && removeFile) {
       try {
         unlinkSync(this.path);
       } catch {

@@ -38,7 +38,7 @@ import { prepareUapiRequest, type UapiSetPlan } from '../wireguard/uapi.js';
 import { bestCrypto } from './native-crypto.js';
 import { createBind, type UdpBind } from './bind.js';
 import { TunDevice } from './tun.js';
-import { UapiServer } from './uapi-server.js';
+import { EINVAL_RESPONSE, UapiServer } from './uapi-server.js';
 
 const DEFAULT_TUN_MTU = 1420; // what wireguard-go gives a fresh interface
 const READY_FD_ENV = 'WGTS_READY_FD';
@@ -359,7 +359,7 @@ class Daemon {
       this.applySet(plan);
       return answer;
     }
-    if (!this.applySet(plan)) return 'errno=-22\n\n';
+    if (!this.applySet(plan)) return EINVAL_RESPONSE;
     if (this.device.listenPort !== this.boundPort || this.device.fwmark !== this.boundMark) {
       // Answer after the socket moved, so `wg set listen-port` is in effect when wg returns;
       // a port we cannot bind is reported like wireguard-go does (-EADDRINUSE).
@@ -456,7 +456,7 @@ class Daemon {
    */
   private schedulePrecompute(): void {
     if (this.precomputeQueued) return;
-    const pending = this.device.precomputeStaticStatic(0);
+    const pending = this.device.staticStaticsPending;
     if (pending === 0 || pending > PRECOMPUTE_MAX_PEERS) return;
     this.precomputeQueued = true;
     setImmediate(() => {
@@ -466,12 +466,14 @@ class Daemon {
   }
 
   /**
-   * Throwaway handshakes and packets (~100 ms) between two extra Devices, like Device.warmUp,
-   * but shaped like the daemon's traffic: the daemon's own I/O functions, endpoints frozen
-   * with a local address like the native bind's, packet views, small and full-size packets.
-   * With Device.warmUp's own closures and endpoints the optimized code was thrown away
-   * ("wrong call target", "wrong map") at the first real packets, and the data path then ran
-   * as baseline code until a few thousand packets had passed.
+   * Throwaway handshakes and packets (~100 ms) between two extra Devices, so the first real
+   * handshake and packets after a `wg set` do not run in V8's interpreter (a daemon does a
+   * handshake every two minutes at most). Shaped like the daemon's traffic: the daemon's own
+   * I/O functions, endpoints frozen with a local address like the native bind's, packet
+   * views, small and full-size packets. A generic warm-up with its own closures and endpoints
+   * (Device.warmUp until this replaced it) had its optimized code thrown away ("wrong call
+   * target", "wrong map") at the first real packets, and the data path then ran as baseline
+   * code until a few thousand packets had passed.
    */
   warmUp(handshakes = 32, packetsPerHandshake = 160): void {
     const crypto = this.device.crypto;

@@ -172,6 +172,11 @@ const MAX_INDEX_TRIES = 64;
 /** Bytes of randomness drawn at a time for indices, jitter and ephemeral keys (see randomByte). */
 const RANDOM_POOL_SIZE = 256;
 
+/** A prepared ephemeral still usable at `now`: not older than PREPARED_EPHEMERAL_MAX_AGE, and not from the future (clock stepped back). */
+function preparedFresh(p: PreparedEphemeral, now: number): boolean {
+  return now >= p.preparedAt && now - p.preparedAt <= PREPARED_EPHEMERAL_MAX_AGE;
+}
+
 function paddedLength(length: number, mtu: number): number {
   let lastUnit = length;
   if (mtu === 0) return (lastUnit + PADDING_MULTIPLE - 1) & ~(PADDING_MULTIPLE - 1);
@@ -370,70 +375,6 @@ export class Device implements PeerHost {
     for (const peer of [...this.peerMap.values()]) this.removePeer(peer.publicKey);
   }
 
-  /**
-   * Runs `handshakes` complete handshakes and `packets` transport messages
-   * between two throwaway Devices, so a daemon's first real handshake and
-   * packets do not run in V8's interpreter. A long-running daemon does a
-   * handshake every two minutes at most, so without this its handshake code
-   * stays cold: the first ping after `wg set` took ~3 ms instead of ~2.2 ms
-   * (median over 10 fresh peers; ~7 ms vs ~3.4 ms for the very first), at a
-   * cost of ~80–150 ms once at start-up. The keys are random
-   * and wiped; nothing is sent anywhere.
-   */
-  static warmUp(crypto: CryptoProvider, handshakes = 64, packets = 512): void {
-    const epA: Endpoint = { address: '192.0.2.1', port: 1 };
-    const epB: Endpoint = { address: '192.0.2.2', port: 1 };
-    const queue: { to: Device; from: Endpoint; data: Uint8Array }[] = [];
-    let a: Device | null = null;
-    let b: Device | null = null;
-    const io = (self: () => Device | null): DeviceIO => ({
-      sendDatagram: (data) => {
-        const me = self();
-        queue.push({ to: me === a ? b! : a!, from: me === a ? epA : epB, data: Uint8Array.from(data) });
-      },
-      deliverPacket: () => {},
-    });
-    a = new Device({ crypto, io: io(() => a) });
-    b = new Device({ crypto, io: io(() => b) });
-    a.setPrivateKey(crypto.generatePrivateKey());
-    b.setPrivateKey(crypto.generatePrivateKey());
-    const peerB = a.addPeer(b.publicKey!);
-    const peerA = b.addPeer(a.publicKey!);
-    peerB.setEndpoint(epB);
-    a.allowedIPs.insert(new Uint8Array([10, 0, 0, 2]), 32, peerB);
-    b.allowedIPs.insert(new Uint8Array([10, 0, 0, 1]), 32, peerA);
-    // An IPv4 UDP packet 10.0.0.1 → 10.0.0.2.
-    const packet = new Uint8Array(100);
-    packet[0] = 0x45;
-    packet[3] = packet.length;
-    packet[8] = 64;
-    packet[9] = 17;
-    packet.set([10, 0, 0, 1], 12);
-    packet.set([10, 0, 0, 2], 16);
-    let now = 1_000_000_000_000;
-    const pump = (): void => {
-      // Bounded: every round trip ends with the keepalive or data it confirmed.
-      for (let i = 0; i < 64 && queue.length > 0; i++) {
-        const m = queue.shift()!;
-        m.to.receiveDatagram(m.data, m.from, now);
-      }
-      queue.length = 0;
-    };
-    const perHandshake = Math.max(1, Math.floor(packets / Math.max(1, handshakes)));
-    for (let h = 0; h < handshakes; h++) {
-      // Past REJECT_AFTER_TIME: every round needs a new handshake.
-      now += REJECT_AFTER_TIME + 1000;
-      for (let i = 0; i < perHandshake; i++) {
-        a.sendPacket(packet, now);
-        pump();
-      }
-    }
-    a.removeAllPeers();
-    b.removeAllPeers();
-    a.setPrivateKey(null);
-    b.setPrivateKey(null);
-  }
-
   /** Lets the I/O adapter declare load it sees (e.g. a deep receive backlog). */
   setUnderLoad(now: number): void {
     this.underLoadUntil = now + UNDER_LOAD_AFTER_TIME;
@@ -550,7 +491,7 @@ export class Device implements PeerHost {
   prepareEphemerals(max: number, now: number): number {
     for (const peer of this.ephemeralPrepared) {
       const p = peer.handshake.preparedEphemeral;
-      if (!p || now - p.preparedAt > PREPARED_EPHEMERAL_MAX_AGE || now < p.preparedAt) this.dropPreparedEphemeral(peer);
+      if (!p || !preparedFresh(p, now)) this.dropPreparedEphemeral(peer);
     }
     for (const peer of this.ephemeralPending) {
       if (max-- <= 0) break;
@@ -566,6 +507,11 @@ export class Device implements PeerHost {
     if (!p) return;
     peer.handshake.preparedEphemeral = p;
     this.ephemeralPrepared.add(peer);
+  }
+
+  /** Peers whose static-static DH is still to be computed (precomputeStaticStatic). */
+  get staticStaticsPending(): number {
+    return this.staticStaticPending.size;
   }
 
   /** Prepared ephemerals held (expiry sweeps have work only when > 0). */
@@ -591,7 +537,7 @@ export class Device implements PeerHost {
     hs.preparedEphemeral = null;
     this.ephemeralPrepared.delete(peer);
     this.ephemeralPending.add(peer);
-    if (p && now - p.preparedAt <= PREPARED_EPHEMERAL_MAX_AGE && now >= p.preparedAt) return p;
+    if (p && preparedFresh(p, now)) return p;
     p?.wipe();
     return this.newEphemeral();
   }

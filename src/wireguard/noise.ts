@@ -131,16 +131,9 @@ export function prepareEphemeral(
   return new PreparedEphemeral(ephemeralPrivate, crypto.publicKey(ephemeralPrivate), dh, now);
 }
 
-/** The key pair and DH(ephemeral, remote static) of a raw or prepared ephemeral; null on a zero DH. */
-function ephemeralParts(
-  crypto: CryptoProvider,
-  remoteStatic: Uint8Array,
-  eph: Uint8Array | PreparedEphemeral,
-): { priv: Uint8Array; pub: Uint8Array; dh: Uint8Array } | null {
-  if (eph instanceof PreparedEphemeral) return { priv: eph.privateKey, pub: eph.publicKey, dh: eph.remoteStaticDh };
-  const dh = crypto.sharedSecret(eph, remoteStatic);
-  if (!dh) return wipe(eph), null; // a zero DH (low-order peer key): the ephemeral is not used
-  return { priv: eph, pub: crypto.publicKey(eph), dh };
+/** A raw ephemeral prepared on the spot (the same work as ahead of time), or the prepared one; null on a zero DH. */
+function ephemeralParts(crypto: CryptoProvider, remoteStatic: Uint8Array, eph: Uint8Array | PreparedEphemeral): PreparedEphemeral | null {
+  return eph instanceof PreparedEphemeral ? eph : prepareEphemeral(crypto, remoteStatic, eph, 0);
 }
 
 /** Wipes a prepared ephemeral that will not be used (single use); returns false. */
@@ -210,7 +203,7 @@ export function createInitiation(
   if (!hs.precomputedStaticStatic) return discard(ephemeral);
   const parts = ephemeralParts(crypto, hs.remoteStatic, ephemeral);
   if (!parts) return false;
-  const { priv: ephemeralPrivate, pub: ephemeralPublic, dh: es } = parts;
+  const { privateKey: ephemeralPrivate, publicKey: ephemeralPublic, remoteStaticDh: es } = parts;
   let hash = crypto.hash(hs.remoteInitialHash, ephemeralPublic);
   let [chainKey] = crypto.kdf(1, initialChainKey(crypto), ephemeralPublic);
   let key: Uint8Array;
@@ -302,7 +295,7 @@ export function createResponse(
   if (hs.state !== HandshakeState.InitiationConsumed) return discard(ephemeral);
   const parts = ephemeralParts(crypto, hs.remoteStatic, ephemeral);
   if (!parts) return false;
-  const { priv: ephemeralPrivate, pub: ephemeralPublic, dh: se } = parts;
+  const { privateKey: ephemeralPrivate, publicKey: ephemeralPublic, remoteStaticDh: se } = parts;
   let hash = crypto.hash(hs.hash, ephemeralPublic);
   let [chainKey] = crypto.kdf(1, hs.chainKey, ephemeralPublic);
   const ee = crypto.sharedSecret(ephemeralPrivate, hs.remoteEphemeral);
